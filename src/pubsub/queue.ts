@@ -1,0 +1,18 @@
+/**
+ * The worker queues: lists with LPUSH-in / RPOP-out (FIFO) semantics, as the
+ * GPU fleet expects from Upstash/Redis. Payloads are opaque strings.
+ */
+export interface WorkerQueue {
+  readonly kind: 'memory' | 'redis';
+  /** LPUSH; resolves to the list's new length. */
+  push(queue: string, payload: string): Promise<number>;
+  /** RPOP; null when empty. */
+  pop(queue: string): Promise<string | null>;
+  /** LLEN. */
+  length(queue: string): Promise<number>;
+  /** LREM count 0: removes every element equal to payload; resolves to how many were removed. */
+  remove(queue: string, payload: string): Promise<number>;
+  /** Resolves when the backend answers; rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

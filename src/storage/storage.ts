@@ -1,0 +1,45 @@
+/** An object read back from storage. */
+export interface StoredObject {
+  body: Uint8Array;
+  contentType: string | null;
+}
+
+export interface SignedUrl {
+  url: string;
+  expiresAt: Date;
+}
+
+/**
+ * Object storage. Logical buckets (the job types' bucket names) are the first
+ * path segment; `path` is relative to the bucket and must already be
+ * validated with `normalizeObjectPath`.
+ */
+export interface Storage {
+  readonly kind: 'local' | 's3';
+  /** Throws `ObjectExistsError` when the object exists and `upsert` is false. */
+  put(bucket: string, path: string, body: Uint8Array, opts?: { contentType?: string; upsert?: boolean }): Promise<void>;
+  get(bucket: string, path: string): Promise<StoredObject | null>;
+  exists(bucket: string, path: string): Promise<boolean>;
+  delete(bucket: string, path: string): Promise<void>;
+  /** A URL that downloads the object until `expiresAt`, without any other credentials. */
+  signedGetUrl(bucket: string, path: string, ttlSeconds: number): Promise<SignedUrl>;
+  /** A URL that accepts one `PUT` of the object's bytes until `expiresAt`. */
+  signedPutUrl(bucket: string, path: string, ttlSeconds: number, contentType: string): Promise<SignedUrl>;
+  /** Resolves when the backend answers; rejects with a message naming what is wrong. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class ObjectExistsError extends Error {
+  constructor(bucket: string, path: string) {
+    super(`The object ${bucket}/${path} already exists; send "x-upsert: true" to replace it.`);
+    this.name = 'ObjectExistsError';
+  }
+}
+
+export class InvalidPathError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidPathError';
+  }
+}
