@@ -16,7 +16,7 @@ export interface SignedUrl {
  */
 export interface Storage {
   readonly kind: 'local' | 's3';
-  /** Throws `ObjectExistsError` when the object exists and `upsert` is false. */
+  /** Throws `ObjectExistsError` when the object exists and `upsert` is false (the default, as in Supabase). */
   put(bucket: string, path: string, body: Uint8Array, opts?: { contentType?: string; upsert?: boolean }): Promise<void>;
   get(bucket: string, path: string): Promise<StoredObject | null>;
   exists(bucket: string, path: string): Promise<boolean>;

@@ -1,0 +1,101 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+
+/** Who is calling, decided by the token's `role` claim (http-contract.md "Tokens"). */
+export type Principal =
+  | { kind: 'user'; id: string; admin: boolean }
+  | { kind: 'worker'; id: string | null };
+
+export class AuthError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuthError';
+  }
+}
+
+export interface AuthOptions {
+  /** HS256 key. */
+  secret?: string;
+  /** Verify against an external identity provider's keys instead. */
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+export interface Auth {
+  /** Verifies a bearer token; throws AuthError with a message a person can act on. */
+  verify(token: string): Promise<Principal>;
+  /** Issues an HS256 token (development and tests); only when a secret is configured. */
+  sign(claims: { sub: string; role?: string }, expiresIn?: string): Promise<string>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function createAuth(opts: AuthOptions): Auth {
+  const secretKey = opts.secret ? new TextEncoder().encode(opts.secret) : undefined;
+  const jwks = opts.jwksUrl ? createRemoteJWKSet(new URL(opts.jwksUrl)) : undefined;
+
+  async function verifyPayload(token: string): Promise<JWTPayload> {
+    const common = { issuer: opts.issuer, audience: opts.audience };
+    try {
+      if (jwks) {
+        return (await jwtVerify(token, jwks, { ...common, algorithms: ['RS256', 'ES256', 'PS256', 'EdDSA'] })).payload;
+      }
+      // Pinning the algorithm is what refuses `alg: none` and key-confusion tricks.
+      return (await jwtVerify(token, secretKey!, { ...common, algorithms: ['HS256'] })).payload;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'ERR_JWT_EXPIRED') throw new AuthError('The token has expired: sign in again to get a new one.');
+      if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED')
+        throw new AuthError(`The token was not issued for this API (${(err as Error).message}).`);
+      throw new AuthError('The token is not valid: send a token signed by this deployment as "Authorization: Bearer <token>".');
+    }
+  }
+
+  return {
+    async verify(token) {
+      const payload = await verifyPayload(token);
+      const role = typeof payload.role === 'string' ? payload.role : undefined;
+      if (role === 'worker' || role === 'service_role') {
+        return { kind: 'worker', id: typeof payload.sub === 'string' ? payload.sub : null };
+      }
+      if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) {
+        throw new AuthError('The token has no user id: its "sub" claim must be a UUID.');
+      }
+      return { kind: 'user', id: payload.sub.toLowerCase(), admin: role === 'admin' };
+    },
+    async sign(claims, expiresIn = '30d') {
+      if (!secretKey) throw new Error('Cannot issue tokens without JWT_SECRET.');
+      return new SignJWT({ role: claims.role ?? 'authenticated' })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(claims.sub)
+        .setIssuedAt()
+        .setExpirationTime(expiresIn)
+        .sign(secretKey);
+    },
+  };
+}
+
+/** Reads `Authorization: Bearer <token>`; null when absent. */
+export function bearerToken(header: string | null | undefined): string | null {
+  if (!header) return null;
+  const m = /^Bearer\s+(.+)$/i.exec(header.trim());
+  return m ? m[1].trim() : null;
+}
+
+/** Embedded mode: a secret generated once and kept in DATA_DIR, so tokens survive restarts. */
+export function loadOrCreateSecret(dataDir: string): string {
+  const file = join(dataDir, 'jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}
+
+/** A separate key for signing storage URLs, so a leaked URL never helps forge a JWT. */
+export function deriveKey(secret: string, purpose: string): Buffer {
+  return createHmac('sha256', secret).update(purpose).digest();
+}

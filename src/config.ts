@@ -1,0 +1,124 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads configuration. Every variable is documented in
+ * ../shared/http-contract.md and the README's configuration table.
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1');
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const intFrom = (def: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+const EnvSchema = z.object({
+  PORT: intFrom(4000, 0, 65535),
+  HOST: z.string().default('0.0.0.0'),
+  PUBLIC_URL: optionalString,
+  DATA_DIR: z.string().default('./data'),
+  JWT_SECRET: optionalString,
+  JWT_JWKS_URL: optionalString.pipe(z.url().optional()),
+  JWT_ISSUER: optionalString,
+  JWT_AUDIENCE: optionalString,
+  DATABASE_URL: optionalString,
+  REDIS_URL: optionalString,
+  REDIS_KEY_PREFIX: z.string().default(''),
+  S3_ENDPOINT: optionalString,
+  S3_REGION: z.string().default('us-east-1'),
+  S3_BUCKET: optionalString,
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  S3_FORCE_PATH_STYLE: bool,
+  SIGNED_URL_TTL: intFrom(3600, 1, 7 * 24 * 3600),
+  STARTING_CREDITS: intFrom(100, 0, 1_000_000_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Seconds past a job's expected generation time before an unfinished job is failed and refunded. */
+  JOB_TIMEOUT_GRACE: intFrom(600, 1, 7 * 24 * 3600),
+  /** Milliseconds between runs of the dispatcher and the stuck-job sweeper. */
+  SWEEP_INTERVAL_MS: intFrom(5000, 50, 3_600_000),
+  MAX_UPLOAD_BYTES: intFrom(512 * 1024 * 1024, 1, 8 * 1024 * 1024 * 1024),
+});
+
+export type Config = {
+  port: number;
+  host: string;
+  publicUrl: string;
+  dataDir: string;
+  jwt: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+  databaseUrl?: string;
+  redis?: { url: string; keyPrefix: string };
+  s3?: {
+    endpoint?: string;
+    region: string;
+    bucket: string;
+    accessKeyId?: string;
+    secretAccessKey?: string;
+    forcePathStyle: boolean;
+  };
+  signedUrlTtl: number;
+  startingCredits: number;
+  logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  jobTimeoutGrace: number;
+  sweepIntervalMs: number;
+  maxUploadBytes: number;
+  /** True when nothing external is configured: PGlite, local disk, in-process queue. */
+  embedded: boolean;
+};
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once; throws a ConfigError listing every problem. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration — fix these environment variables: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  const embedded = !e.DATABASE_URL && !e.REDIS_URL && !e.S3_BUCKET;
+  if (!embedded && !e.JWT_SECRET && !e.JWT_JWKS_URL) {
+    throw new ConfigError(
+      'JWT_SECRET is required when DATABASE_URL, REDIS_URL or S3_BUCKET is set: set JWT_SECRET (or JWT_JWKS_URL).',
+    );
+  }
+  if (e.S3_BUCKET === undefined && (e.S3_ENDPOINT || e.S3_ACCESS_KEY_ID)) {
+    throw new ConfigError('S3_ENDPOINT or S3_ACCESS_KEY_ID is set but S3_BUCKET is not: set S3_BUCKET to use S3.');
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    dataDir: e.DATA_DIR,
+    jwt: { secret: e.JWT_SECRET, jwksUrl: e.JWT_JWKS_URL, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+    databaseUrl: e.DATABASE_URL,
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : undefined,
+    s3: e.S3_BUCKET
+      ? {
+          endpoint: e.S3_ENDPOINT,
+          region: e.S3_REGION,
+          bucket: e.S3_BUCKET,
+          accessKeyId: e.S3_ACCESS_KEY_ID,
+          secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+          forcePathStyle: e.S3_FORCE_PATH_STYLE,
+        }
+      : undefined,
+    signedUrlTtl: e.SIGNED_URL_TTL,
+    startingCredits: e.STARTING_CREDITS,
+    logLevel: e.LOG_LEVEL,
+    jobTimeoutGrace: e.JOB_TIMEOUT_GRACE,
+    sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    embedded,
+  };
+}

@@ -1,0 +1,131 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const users = pgTable('users', {
+  id: uuid('id').primaryKey(),
+  credits: integer('credits').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export interface StoredReference {
+  url: string;
+  type: 'style' | 'composition' | 'character' | 'start_frame' | 'end_frame';
+  strength: number;
+}
+
+export const jobs = pgTable(
+  'jobs',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id').notNull(),
+    jobType: text('job_type').notNull(),
+    format: text('format').notNull(),
+    quality: text('quality').notNull(),
+    status: text('status').notNull(),
+    progress: integer('progress').notNull().default(0),
+    prompt: text('prompt').notNull(),
+    negativePrompt: text('negative_prompt'),
+    seed: bigint('seed', { mode: 'number' }),
+    numImages: integer('num_images').notNull(),
+    references: jsonb('references').$type<StoredReference[]>().notNull().default([]),
+    projectId: text('project_id'),
+    videoId: uuid('video_id'),
+    imageId: uuid('image_id'),
+    idempotencyKey: text('idempotency_key'),
+    creditCost: integer('credit_cost').notNull(),
+    /** Set once, by the first transition to failed/cancelled: the guard that refunds happen exactly once. */
+    refundedAt: ts('refunded_at'),
+    errorMessage: text('error_message'),
+    enhancedPrompt: text('enhanced_prompt'),
+    generationTime: doublePrecision('generation_time'),
+    expectedGenerationTime: integer('expected_generation_time').notNull(),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    /** The exact worker payload string: re-pushed verbatim by the dispatcher, and removed verbatim (LREM) on cancel. */
+    payload: text('payload').notNull(),
+    /** Bumped on every change, so subscribers can drop stale or duplicate events. */
+    version: integer('version').notNull().default(1),
+    /** When the payload reached its worker queue; null while a push is owed. */
+    dispatchedAt: ts('dispatched_at'),
+    /** A dispatcher holds the job until then; prevents two pushes racing. */
+    dispatchLeaseUntil: ts('dispatch_lease_until'),
+    pickedAt: ts('picked_at'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    startedAt: ts('started_at'),
+    completedAt: ts('completed_at'),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('jobs_user_created_idx').on(t.userId, t.createdAt.desc(), t.id.desc()),
+    uniqueIndex('jobs_user_idempotency_idx').on(t.userId, t.idempotencyKey),
+    index('jobs_undispatched_idx').on(t.createdAt).where(sql`${t.status} = 'queued' and ${t.dispatchedAt} is null`),
+    index('jobs_active_idx').on(t.status, t.createdAt).where(sql`${t.status} in ('queued', 'processing')`),
+  ],
+);
+
+export const images = pgTable(
+  'images',
+  {
+    id: uuid('id').primaryKey(),
+    jobId: uuid('job_id')
+      .notNull()
+      .references(() => jobs.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id').notNull(),
+    imageIndex: integer('image_index').notNull(),
+    bucket: text('bucket').notNull(),
+    path: text('path'),
+    status: text('status').notNull(),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('images_job_index_idx').on(t.jobId, t.imageIndex)],
+);
+
+export const videos = pgTable(
+  'videos',
+  {
+    id: uuid('id').primaryKey(),
+    jobId: uuid('job_id')
+      .notNull()
+      .references(() => jobs.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id').notNull(),
+    bucket: text('bucket').notNull(),
+    path: text('path'),
+    status: text('status').notNull(),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('videos_job_idx').on(t.jobId)],
+);
+
+export const usageLogs = pgTable(
+  'usage_logs',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id').notNull(),
+    action: text('action').notNull(),
+    creditsConsumed: integer('credits_consumed').notNull(),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('usage_logs_user_idx').on(t.userId, t.createdAt)],
+);
+
+export type JobRow = typeof jobs.$inferSelect;
+export type ImageRow = typeof images.$inferSelect;
+export type VideoRow = typeof videos.$inferSelect;

@@ -1,0 +1,15 @@
+/** JSON responses in the shapes the seed's clients and the fleet expect. */
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  });
+}
+
+/** The seed's error shape: `{ error, success: false, details, debug: { timestamp, errorType } }`. */
+export function seedError(status: number, error: string, details: string, errorType: string): Response {
+  return json(
+    { error, success: false, details, debug: { timestamp: new Date().toISOString(), errorType } },
+    status,
+  );
+}

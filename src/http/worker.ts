@@ -1,0 +1,169 @@
+import type { Logger } from 'pino';
+import { AuthError, bearerToken, type Auth, type Principal } from '../auth/tokens.js';
+import { BUCKETS, CATALOG, QUEUES, type JobType } from '../resolvers/catalog.js';
+import { applyCallback, parseCallback } from '../resolvers/callback.js';
+import type { Deps } from '../resolvers/deps.js';
+import { DomainError } from '../resolvers/errors.js';
+import { popJob } from '../resolvers/pop.js';
+import { normalizeObjectPath } from '../storage/paths.js';
+import { InvalidPathError, ObjectExistsError } from '../storage/storage.js';
+import { json, seedError } from './respond.js';
+
+/**
+ * The fleet's endpoints (worker-protocol.md): thin adapters over resolvers/,
+ * answering in the shapes of Upstash (pop), Supabase Storage (upload) and the
+ * seed's job-callback edge function.
+ */
+export interface WorkerRoutesOptions {
+  deps: Deps;
+  auth: Auth;
+  maxUploadBytes: number;
+  logger: Logger;
+}
+
+type Handler = (request: Request, url: URL) => Promise<Response>;
+
+/** Returns a handler for worker paths, or null for any other path. */
+export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url: URL) => Promise<Response> | null {
+  const { deps, auth } = opts;
+
+  async function requireWorker(request: Request): Promise<Principal | Response> {
+    const token = bearerToken(request.headers.get('authorization'));
+    if (!token) return json({ error: 'Missing "Authorization: Bearer <worker token>".' }, 401);
+    let principal: Principal;
+    try {
+      principal = await auth.verify(token);
+    } catch (err) {
+      return json({ error: err instanceof AuthError ? err.message : 'Invalid token.' }, 401);
+    }
+    if (principal.kind !== 'worker') {
+      return json({ error: 'This endpoint is for the GPU workers: use a token with role "worker" or "service_role".' }, 403);
+    }
+    return principal;
+  }
+
+  const queueOf = (name: string) => (QUEUES as readonly string[]).includes(name) ? name : null;
+  const unknownQueue = (name: string) =>
+    json({ error: `Unknown queue "${name}": use one of ${QUEUES.join(', ')}.` }, 400);
+
+  const rpop: Handler = async (request, url) => {
+    const name = decodeURIComponent(url.pathname.slice('/rpop/'.length));
+    const queue = queueOf(name);
+    if (!queue) return unknownQueue(name);
+    return json({ result: await popJob(deps, queue) });
+  };
+
+  const llen: Handler = async (_request, url) => {
+    const name = decodeURIComponent(url.pathname.slice('/llen/'.length));
+    const queue = queueOf(name);
+    if (!queue) return unknownQueue(name);
+    return json({ result: await deps.queue.length(queue) });
+  };
+
+  const upload: Handler = async (request, url) => {
+    const rest = url.pathname.slice('/storage/v1/object/'.length);
+    const slash = rest.indexOf('/');
+    const bucket = slash < 0 ? rest : rest.slice(0, slash);
+    if (!BUCKETS.includes(bucket)) {
+      return storageError(400, 'InvalidBucket', `Unknown bucket "${bucket}": use one of ${BUCKETS.join(', ')}.`);
+    }
+    let path: string;
+    try {
+      path = normalizeObjectPath(slash < 0 ? '' : rest.slice(slash + 1));
+    } catch (err) {
+      if (err instanceof InvalidPathError) return storageError(400, 'InvalidKey', err.message);
+      throw err;
+    }
+    const declared = Number(request.headers.get('content-length') ?? '0');
+    if (declared > opts.maxUploadBytes) {
+      return storageError(413, 'EntityTooLarge', `Uploads are limited to ${opts.maxUploadBytes} bytes (MAX_UPLOAD_BYTES).`);
+    }
+    let body: Uint8Array;
+    let contentType: string | undefined;
+    const type = request.headers.get('content-type') ?? '';
+    if (type.startsWith('multipart/form-data')) {
+      const form = await request.formData().catch(() => null);
+      const file = form?.get('file');
+      if (!file || typeof file === 'string') {
+        return storageError(400, 'InvalidRequest', 'A multipart upload needs one file part named "file".');
+      }
+      body = new Uint8Array(await file.arrayBuffer());
+      contentType = file.type || undefined;
+    } else {
+      body = new Uint8Array(await request.arrayBuffer());
+      contentType = type.split(';')[0].trim() || undefined;
+    }
+    if (body.byteLength > opts.maxUploadBytes) {
+      return storageError(413, 'EntityTooLarge', `Uploads are limited to ${opts.maxUploadBytes} bytes (MAX_UPLOAD_BYTES).`);
+    }
+    const upsert = request.method === 'PUT' || request.headers.get('x-upsert') === 'true';
+    try {
+      await deps.storage.put(bucket, path, body, { contentType, upsert });
+    } catch (err) {
+      if (err instanceof ObjectExistsError) return storageError(400, 'Duplicate', err.message, '409');
+      throw err;
+    }
+    return json({ Key: `${bucket}/${path}`, Id: crypto.randomUUID() });
+  };
+
+  const callback: Handler = async (request) => {
+    let body: unknown;
+    try {
+      body = await request.json();
+    } catch {
+      return seedError(400, 'Invalid JSON body', 'Send the callback as a JSON object.', 'SyntaxError');
+    }
+    try {
+      const result = await applyCallback(deps, parseCallback(body));
+      const entry = CATALOG[result.job.jobType as JobType];
+      return json({
+        success: true,
+        message: result.changed
+          ? 'Job callback processed successfully with standardized parameters'
+          : `Job is already ${result.job.status}; callback acknowledged without changes`,
+        debug: {
+          job_id: result.job.id,
+          jobStatus: result.job.status,
+          jobType: result.job.jobType,
+          format: entry.format,
+          quality: entry.quality,
+          isSDXL: entry.queue === 'sdxl_queue',
+          isEnhanced: entry.enhanced,
+          assetsProcessed: result.assetsProcessed,
+          processingTimestamp: new Date().toISOString(),
+        },
+      });
+    } catch (err) {
+      if (err instanceof DomainError) {
+        return seedError(err.code === 'NOT_FOUND' ? 404 : 400, err.code === 'NOT_FOUND' ? 'Job not found' : 'Invalid callback', err.message, err.code);
+      }
+      throw err;
+    }
+  };
+
+  const routes: Array<[RegExp, string[], Handler]> = [
+    [/^\/rpop\/[^/]+$/, ['GET', 'POST'], rpop],
+    [/^\/llen\/[^/]+$/, ['GET', 'POST'], llen],
+    [/^\/storage\/v1\/object\/[^/]+(\/.*)?$/, ['POST', 'PUT'], upload],
+    [/^\/functions\/v1\/job-callback$/, ['POST'], callback],
+  ];
+
+  return (request, url) => {
+    const route = routes.find(([re]) => re.test(url.pathname));
+    if (!route) return null;
+    const [, methods, handler] = route;
+    return (async () => {
+      if (!methods.includes(request.method)) {
+        return json({ error: `Use ${methods.join(' or ')} for ${url.pathname}.` }, 405, { allow: methods.join(', ') });
+      }
+      const principal = await requireWorker(request);
+      if (principal instanceof Response) return principal;
+      return handler(request, url);
+    })();
+  };
+}
+
+/** Supabase Storage's error shape. */
+function storageError(status: number, error: string, message: string, statusCode = String(status)): Response {
+  return json({ statusCode, error, message }, status);
+}

@@ -1,0 +1,192 @@
+import { and, eq, gte } from 'drizzle-orm';
+import { z } from 'zod';
+import { images, jobs, videos, type JobRow } from '../db/schema.js';
+import { normalizeObjectPath } from '../storage/paths.js';
+import { CATALOG, type JobType } from './catalog.js';
+import type { Deps } from './deps.js';
+import { badInput, notFound } from './errors.js';
+import { TERMINAL_STATUSES, viewOf, type JobView } from './jobView.js';
+import { publishJob } from './publish.js';
+import { endWithRefund } from './refund.js';
+import { sql } from 'drizzle-orm';
+
+/** worker-protocol.md §4, plus `progress` with `processing`. Unknown keys are ignored. */
+const CallbackBody = z.object({
+  job_id: z.string().min(1),
+  status: z.enum(['processing', 'completed', 'failed']),
+  assets: z.array(z.string()).nullish(),
+  error_message: z.string().nullish(),
+  metadata: z
+    .object({
+      seed: z.number().int().min(0).max(4_294_967_295).nullish(),
+      generation_time: z.number().min(0).nullish(),
+      num_images: z.number().int().nullish(),
+    })
+    .passthrough()
+    .nullish(),
+  enhancedPrompt: z.string().nullish(),
+  progress: z.number().min(0).max(100).nullish(),
+});
+export type CallbackBody = z.infer<typeof CallbackBody>;
+
+export interface CallbackResult {
+  job: JobView;
+  /** False when the job was already finished and the callback was only acknowledged. */
+  changed: boolean;
+  assetsProcessed: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function parseCallback(body: unknown): CallbackBody {
+  const parsed = CallbackBody.safeParse(body);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw badInput(
+      `Invalid callback: ${first.path.join('.') || 'body'}: ${first.message}. Send {"job_id", "status": "processing"|"completed"|"failed", "assets": [...]}.`,
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * Applies a worker's report. Finished jobs acknowledge and change nothing, so
+ * a repeated or late callback can neither add assets nor undo an outcome.
+ */
+export async function applyCallback(deps: Deps, body: CallbackBody): Promise<CallbackResult> {
+  if (!UUID.test(body.job_id)) throw notFound(`Job ${body.job_id} not found.`);
+  const result = await deps.db.transaction(async (tx) => {
+    const [row] = await tx.select().from(jobs).where(eq(jobs.id, body.job_id.toLowerCase())).for('update');
+    if (!row) throw notFound(`Job ${body.job_id} not found.`);
+    if (TERMINAL_STATUSES.has(row.status)) return { row, changed: false, assetsProcessed: 0 };
+    const now = new Date();
+
+    if (body.status === 'processing') {
+      const progress = Math.max(row.progress, Math.min(99, Math.round(body.progress ?? row.progress)));
+      if (row.status === 'processing' && progress === row.progress) return { row, changed: false, assetsProcessed: 0 };
+      const [updated] = await tx
+        .update(jobs)
+        .set({ status: 'processing', progress, startedAt: row.startedAt ?? now, updatedAt: now, version: sql`${jobs.version} + 1` })
+        .where(eq(jobs.id, row.id))
+        .returning();
+      return { row: updated, changed: true, assetsProcessed: 0 };
+    }
+
+    if (body.status === 'failed') {
+      const message = body.error_message?.trim() || 'The worker reported a failure without a message.';
+      const updated = await endWithRefund(tx, row, 'failed', message.slice(0, 2000), workerMetadata(body));
+      return { row: updated, changed: true, assetsProcessed: 0 };
+    }
+
+    const entry = CATALOG[row.jobType as JobType];
+    const assets: string[] = [];
+    for (const raw of body.assets ?? []) {
+      try {
+        assets.push(normalizeObjectPath(raw));
+      } catch (err) {
+        throw badInput(`Invalid asset path "${raw}": ${(err as Error).message}`);
+      }
+    }
+    if (assets.length === 0) {
+      const updated = await endWithRefund(tx, row, 'failed', 'The worker reported completion without any assets.', workerMetadata(body));
+      return { row: updated, changed: true, assetsProcessed: 0 };
+    }
+    const seed = body.metadata?.seed ?? row.seed;
+    const generationTime = body.metadata?.generation_time ?? null;
+    const processedAt = now.toISOString();
+    if (entry.format === 'video') {
+      const [video] = await tx.select().from(videos).where(eq(videos.jobId, row.id));
+      await tx
+        .update(videos)
+        .set({
+          path: assets[0],
+          status: 'completed',
+          updatedAt: now,
+          metadata: {
+            ...video?.metadata,
+            seed,
+            generation_time: generationTime,
+            stored_path: assets[0],
+            bucket: entry.bucket,
+            path_consistency_fixed: true,
+            callback_processed_at: processedAt,
+          },
+        })
+        .where(eq(videos.jobId, row.id));
+    } else {
+      const existing = await tx.select().from(images).where(eq(images.jobId, row.id));
+      const byIndex = new Map(existing.map((i) => [i.imageIndex, i]));
+      const callbackDebug = {
+        job_type: row.jobType,
+        primary_asset: assets[0],
+        received_assets: assets,
+        processing_timestamp: processedAt,
+      };
+      for (const [index, path] of assets.entries()) {
+        const metadata = {
+          ...byIndex.get(index)?.metadata,
+          model_type: entry.modelType,
+          is_sdxl: entry.queue === 'sdxl_queue',
+          is_enhanced: entry.enhanced,
+          seed,
+          generation_time: generationTime,
+          image_index: index,
+          total_images: assets.length,
+          original_job_id: row.id,
+          callback_processed_at: processedAt,
+          callback_debug: callbackDebug,
+        };
+        if (byIndex.has(index)) {
+          await tx
+            .update(images)
+            .set({ path, status: 'completed', metadata, updatedAt: now })
+            .where(and(eq(images.jobId, row.id), eq(images.imageIndex, index)));
+        } else {
+          await tx.insert(images).values({
+            id: crypto.randomUUID(),
+            jobId: row.id,
+            userId: row.userId,
+            imageIndex: index,
+            bucket: entry.bucket,
+            path,
+            status: 'completed',
+            metadata,
+          });
+        }
+      }
+      // Placeholders the worker did not fill stay visible as failed, not as pending forever.
+      await tx
+        .update(images)
+        .set({ status: 'failed', updatedAt: now })
+        .where(and(eq(images.jobId, row.id), gte(images.imageIndex, assets.length)));
+    }
+    const [updated] = await tx
+      .update(jobs)
+      .set({
+        status: 'completed',
+        progress: 100,
+        seed,
+        generationTime,
+        enhancedPrompt: body.enhancedPrompt ?? row.enhancedPrompt,
+        startedAt: row.startedAt ?? now,
+        completedAt: now,
+        updatedAt: now,
+        version: sql`${jobs.version} + 1`,
+        metadata: { ...row.metadata, ...workerMetadata(body), seed, generation_time: generationTime },
+      })
+      .where(eq(jobs.id, row.id))
+      .returning();
+    return { row: updated, changed: true, assetsProcessed: assets.length };
+  });
+
+  const view = await viewOf(deps.db, result.row as JobRow);
+  if (result.changed) await publishJob(deps.events, deps.logger, view);
+  return { job: view, changed: result.changed, assetsProcessed: result.assetsProcessed };
+}
+
+function workerMetadata(body: CallbackBody): Record<string, unknown> {
+  const m: Record<string, unknown> = { callback_processed_at: new Date().toISOString() };
+  if (body.metadata) m.worker_metadata = body.metadata;
+  if (body.enhancedPrompt) m.enhanced_prompt = body.enhancedPrompt;
+  return m;
+}

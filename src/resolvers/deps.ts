@@ -1,0 +1,21 @@
+import type { Logger } from 'pino';
+import type { Db } from '../db/client.js';
+import type { EventBus } from '../pubsub/events.js';
+import type { WorkerQueue } from '../pubsub/queue.js';
+import type { Storage } from '../storage/storage.js';
+
+/** What the domain functions are handed by the composition root (app.ts). */
+export interface Deps {
+  db: Db;
+  queue: WorkerQueue;
+  events: EventBus;
+  storage: Storage;
+  logger: Logger;
+  settings: {
+    startingCredits: number;
+    signedUrlTtl: number;
+    jobTimeoutGrace: number;
+    /** Base URL of this server, for reference-image URLs handed to workers. */
+    publicUrl: string;
+  };
+}

@@ -1,0 +1,71 @@
+import { and, eq, isNull, lt, or } from 'drizzle-orm';
+import { jobs, type JobRow } from '../db/schema.js';
+import { CATALOG, type JobType } from './catalog.js';
+import type { Deps } from './deps.js';
+
+const LEASE_MS = 30_000;
+
+/**
+ * Pushes a job's payload to its worker queue and records that it is there.
+ * The caller must hold the job's dispatch lease. Resolves to the queue's new
+ * length, or null when the push failed: the job then stays `queued` and owed,
+ * and the sweeper pushes it later. Never throws.
+ */
+export async function dispatchJob(deps: Deps, row: Pick<JobRow, 'id' | 'jobType' | 'payload'>): Promise<number | null> {
+  const queue = CATALOG[row.jobType as JobType].queue;
+  let length: number;
+  try {
+    length = await deps.queue.push(queue, row.payload);
+  } catch (err) {
+    deps.logger.warn({ err: String(err), jobId: row.id, queue }, 'worker queue push failed; the job stays queued and will be pushed when the queue is back');
+    await deps.db
+      .update(jobs)
+      .set({ dispatchLeaseUntil: null })
+      .where(eq(jobs.id, row.id))
+      .catch(() => {});
+    return null;
+  }
+  try {
+    await deps.db
+      .update(jobs)
+      .set({ dispatchedAt: new Date(), dispatchLeaseUntil: null })
+      .where(eq(jobs.id, row.id));
+  } catch (err) {
+    // The payload is in the queue but we could not record it. The lease keeps
+    // other dispatchers off for LEASE_MS; pop-time checks drop any duplicate.
+    deps.logger.error({ err: String(err), jobId: row.id }, 'pushed a job but could not record it');
+  }
+  return length;
+}
+
+/**
+ * Pushes jobs whose earlier push failed. Safe with several instances: each
+ * job is claimed with a conditional UPDATE (a lease) before it is pushed, so
+ * only one instance pushes it.
+ */
+export async function dispatchOwedJobs(deps: Deps, limit = 100): Promise<number> {
+  const now = new Date();
+  const claimable = and(
+    eq(jobs.status, 'queued'),
+    isNull(jobs.dispatchedAt),
+    or(isNull(jobs.dispatchLeaseUntil), lt(jobs.dispatchLeaseUntil, now)),
+  );
+  const candidates = await deps.db
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(claimable)
+    .orderBy(jobs.createdAt)
+    .limit(limit);
+  let pushed = 0;
+  for (const { id } of candidates) {
+    const [claimed] = await deps.db
+      .update(jobs)
+      .set({ dispatchLeaseUntil: new Date(Date.now() + LEASE_MS) })
+      .where(and(eq(jobs.id, id), claimable))
+      .returning({ id: jobs.id, jobType: jobs.jobType, payload: jobs.payload });
+    if (!claimed) continue;
+    if ((await dispatchJob(deps, claimed)) === null) break; // queue still down: try again next sweep
+    pushed++;
+  }
+  return pushed;
+}

@@ -1,0 +1,134 @@
+import { and, asc, inArray, isNotNull } from 'drizzle-orm';
+import type { DbOrTx } from '../db/client.js';
+import { images, videos, type JobRow, type StoredReference } from '../db/schema.js';
+import { CATALOG, type JobType } from './catalog.js';
+
+export const TERMINAL_STATUSES = new Set(['completed', 'failed', 'cancelled']);
+export type JobStatus = 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
+
+export interface AssetRecord {
+  index: number;
+  bucket: string;
+  path: string;
+  contentType: string | null;
+}
+
+/**
+ * A job as the API shows it. JSON-safe (dates are ISO strings) because the
+ * same object travels through the event bus to other instances.
+ */
+export interface JobView {
+  id: string;
+  userId: string;
+  jobType: JobType;
+  format: 'image' | 'video';
+  quality: 'fast' | 'high';
+  status: JobStatus;
+  progress: number;
+  prompt: string;
+  negativePrompt: string | null;
+  seed: number | null;
+  numImages: number;
+  references: StoredReference[];
+  modelVariant: string;
+  queue: string;
+  expectedGenerationTime: number;
+  generationTime: number | null;
+  creditCost: number;
+  errorMessage: string | null;
+  enhancedPrompt: string | null;
+  assets: AssetRecord[];
+  metadata: Record<string, unknown>;
+  projectId: string | null;
+  version: number;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function toView(row: JobRow, assets: AssetRecord[]): JobView {
+  const entry = CATALOG[row.jobType as JobType];
+  return {
+    id: row.id,
+    userId: row.userId,
+    jobType: row.jobType as JobType,
+    format: row.format as JobView['format'],
+    quality: row.quality as JobView['quality'],
+    status: row.status as JobStatus,
+    progress: row.progress,
+    prompt: row.prompt,
+    negativePrompt: row.negativePrompt,
+    seed: row.seed,
+    numImages: row.numImages,
+    references: row.references,
+    modelVariant: entry.modelVariant,
+    queue: entry.queue,
+    expectedGenerationTime: row.expectedGenerationTime,
+    generationTime: row.generationTime,
+    creditCost: row.creditCost,
+    errorMessage: row.errorMessage,
+    enhancedPrompt: row.enhancedPrompt,
+    assets,
+    metadata: row.metadata,
+    projectId: row.projectId,
+    version: row.version,
+    createdAt: row.createdAt.toISOString(),
+    startedAt: iso(row.startedAt),
+    completedAt: iso(row.completedAt),
+  };
+}
+
+/** Loads the finished assets of many jobs in two queries (no N+1). */
+export async function loadAssets(db: DbOrTx, rows: JobRow[]): Promise<Map<string, AssetRecord[]>> {
+  const out = new Map<string, AssetRecord[]>();
+  const done = rows.filter((r) => r.status === 'completed');
+  const imageJobs = done.filter((r) => r.format === 'image').map((r) => r.id);
+  const videoJobs = done.filter((r) => r.format === 'video').map((r) => r.id);
+  const push = (jobId: string, a: AssetRecord) => {
+    const list = out.get(jobId) ?? [];
+    list.push(a);
+    out.set(jobId, list);
+  };
+  if (imageJobs.length) {
+    const imgs = await db
+      .select({ jobId: images.jobId, index: images.imageIndex, bucket: images.bucket, path: images.path })
+      .from(images)
+      .where(and(inArray(images.jobId, imageJobs), isNotNull(images.path)))
+      .orderBy(asc(images.jobId), asc(images.imageIndex));
+    for (const i of imgs) push(i.jobId, { index: i.index, bucket: i.bucket, path: i.path!, contentType: contentTypeOf(i.path!) });
+  }
+  if (videoJobs.length) {
+    const vids = await db
+      .select({ jobId: videos.jobId, bucket: videos.bucket, path: videos.path })
+      .from(videos)
+      .where(and(inArray(videos.jobId, videoJobs), isNotNull(videos.path)));
+    for (const v of vids) push(v.jobId, { index: 0, bucket: v.bucket, path: v.path!, contentType: contentTypeOf(v.path!) });
+  }
+  return out;
+}
+
+export async function viewsOf(db: DbOrTx, rows: JobRow[]): Promise<JobView[]> {
+  const assets = await loadAssets(db, rows);
+  return rows.map((r) => toView(r, assets.get(r.id) ?? []));
+}
+
+export async function viewOf(db: DbOrTx, row: JobRow): Promise<JobView> {
+  return (await viewsOf(db, [row]))[0];
+}
+
+
+const CONTENT_TYPES: Record<string, string> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  mp4: 'video/mp4',
+  webm: 'video/webm',
+};
+
+export function contentTypeOf(path: string): string | null {
+  const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
+  return CONTENT_TYPES[ext] ?? null;
+}

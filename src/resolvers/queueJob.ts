@@ -1,0 +1,289 @@
+import { randomUUID } from 'node:crypto';
+import { and, eq, gte, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { images, jobs, usageLogs, users, videos, type JobRow } from '../db/schema.js';
+import { CATALOG, expectedTimeOf, priceOf, type JobType, type JobTypeEntry } from './catalog.js';
+import { checkContentPolicy } from './contentPolicy.js';
+import type { Deps } from './deps.js';
+import { DomainError } from './errors.js';
+import { viewOf, type JobView } from './jobView.js';
+import { buildNegativePrompt } from './negativePrompt.js';
+import { publishJob } from './publish.js';
+import { dispatchJob } from './dispatch.js';
+import { REFERENCE_BUCKET, validateJobRequest, type QueueJobRequest, type ValidJobRequest } from './validateJob.js';
+
+/** The seed edge function's version, kept in metadata so seed-era reports can tell rows apart. */
+export const EDGE_FUNCTION_VERSION = '3.0.0';
+
+export interface QueueJobResult {
+  job: JobView;
+  queueLength: number;
+  entry: JobTypeEntry;
+  /** False when an idempotency key returned an earlier job. */
+  created: boolean;
+}
+
+/**
+ * Queues a generation job: validate, check policy, then in ONE transaction
+ * debit credits and write the job, its placeholder outputs and its usage log;
+ * after commit, push the worker payload (or leave it to the dispatcher).
+ */
+export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest): Promise<QueueJobResult> {
+  const input = validateJobRequest(req, userId);
+  const policy = checkContentPolicy(input.prompt);
+  if (!policy.allowed) throw new DomainError('CONTENT_POLICY', policy.reason, { rule: policy.rule });
+
+  for (const ref of input.references) {
+    if (!ref.url.startsWith(`${REFERENCE_BUCKET}/`)) continue;
+    const path = ref.url.slice(REFERENCE_BUCKET.length + 1);
+    if (!(await deps.storage.exists(REFERENCE_BUCKET, path))) {
+      throw new DomainError('BAD_USER_INPUT', `Reference ${ref.url} has not been uploaded yet: upload it to the URL createReferenceUpload returned, then queue the job.`);
+    }
+  }
+
+  if (input.idempotencyKey) {
+    const existing = await findByKey(deps.db, userId, input.idempotencyKey);
+    if (existing) return replay(deps, existing);
+  }
+
+  const entry = input.entry;
+  const cost = priceOf(entry, input.numImages);
+  const jobId = randomUUID();
+  const now = new Date();
+  const outputIds = Array.from({ length: input.numImages }, (_, i) =>
+    i === 0 ? (entry.format === 'video' ? input.videoId : input.imageId) ?? randomUUID() : randomUUID(),
+  );
+  const payload = await buildPayload(deps, jobId, userId, input, outputIds, now);
+
+  let row: JobRow;
+  try {
+    row = await deps.db.transaction(async (tx) => {
+      await tx.insert(users).values({ id: userId, credits: deps.settings.startingCredits }).onConflictDoNothing();
+      const debited = await tx
+        .update(users)
+        .set({ credits: sql`${users.credits} - ${cost}` })
+        .where(and(eq(users.id, userId), gte(users.credits, cost)))
+        .returning({ credits: users.credits });
+      if (debited.length === 0) {
+        const [u] = await tx.select({ credits: users.credits }).from(users).where(eq(users.id, userId));
+        throw new DomainError(
+          'INSUFFICIENT_CREDITS',
+          `This job costs ${cost} credits and you have ${u?.credits ?? 0}. Choose a cheaper job type or fewer images, or add credits.`,
+          { required: cost, available: u?.credits ?? 0 },
+        );
+      }
+      const [inserted] = await tx
+        .insert(jobs)
+        .values({
+          id: jobId,
+          userId,
+          jobType: entry.jobType,
+          format: entry.format,
+          quality: entry.quality,
+          status: 'queued',
+          prompt: input.prompt,
+          negativePrompt: payload.negative_prompt ?? null,
+          seed: input.seed,
+          numImages: input.numImages,
+          references: input.references,
+          projectId: input.projectId,
+          videoId: entry.format === 'video' ? outputIds[0] : null,
+          imageId: entry.format === 'image' ? outputIds[0] : null,
+          idempotencyKey: input.idempotencyKey,
+          creditCost: cost,
+          expectedGenerationTime: expectedTimeOf(entry, input.numImages),
+          metadata: jobMetadata(input, payload, cost),
+          payload: JSON.stringify(payload),
+          // Holds off the dispatcher while this request pushes the payload itself.
+          dispatchLeaseUntil: new Date(now.getTime() + 30_000),
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning();
+      if (entry.format === 'video') {
+        await tx.insert(videos).values({
+          id: outputIds[0],
+          jobId,
+          userId,
+          bucket: entry.bucket,
+          status: 'queued',
+          metadata: { model_type: entry.modelType, is_enhanced: entry.enhanced, original_job_id: jobId },
+        });
+      } else {
+        await tx.insert(images).values(
+          outputIds.map((id, i) => ({
+            id,
+            jobId,
+            userId,
+            imageIndex: i,
+            bucket: entry.bucket,
+            status: 'queued',
+            metadata: {
+              model_type: entry.modelType,
+              is_sdxl: entry.queue === 'sdxl_queue',
+              is_enhanced: entry.enhanced,
+              image_index: i,
+              total_images: input.numImages,
+              original_job_id: jobId,
+            },
+          })),
+        );
+      }
+      await tx.insert(usageLogs).values({
+        id: randomUUID(),
+        userId,
+        action: 'queue_job',
+        creditsConsumed: cost,
+        metadata: {
+          job_id: jobId,
+          project_id: input.projectId,
+          image_id: entry.format === 'image' ? outputIds[0] : null,
+          video_id: entry.format === 'video' ? outputIds[0] : null,
+          job_type: entry.jobType,
+          model_type: entry.modelType,
+          model_variant: entry.modelVariant,
+          queue: entry.queue,
+          dual_worker_routing: true,
+          negative_prompt_supported: entry.negativePromptSupported,
+          usage_timestamp: now.toISOString(),
+        },
+      });
+      return inserted;
+    });
+  } catch (err) {
+    // Two requests with one idempotency key raced: the loser's transaction
+    // rolled back (no debit); answer with the winner's job.
+    if (input.idempotencyKey && isUniqueViolation(err)) {
+      const existing = await findByKey(deps.db, userId, input.idempotencyKey);
+      if (existing) return replay(deps, existing);
+    }
+    throw err;
+  }
+
+  const queueLength = await dispatchJob(deps, row);
+  const view = await viewOf(deps.db, { ...row, dispatchedAt: queueLength === null ? null : new Date() });
+  await publishJob(deps.events, deps.logger, view);
+  return { job: view, queueLength: queueLength ?? 0, entry, created: true };
+}
+
+async function findByKey(db: Db, userId: string, key: string): Promise<JobRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.userId, userId), eq(jobs.idempotencyKey, key)));
+  return row;
+}
+
+async function replay(deps: Deps, row: JobRow): Promise<QueueJobResult> {
+  const entry = CATALOG[row.jobType as JobType];
+  const queueLength = await deps.queue.length(entry.queue).catch(() => 0);
+  return { job: await viewOf(deps.db, row), queueLength, entry, created: false };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  for (let e = err as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === '23505') return true;
+  }
+  return false;
+}
+
+export interface WorkerPayload {
+  id: string;
+  type: string;
+  prompt: string;
+  user_id: string;
+  config: Record<string, unknown>;
+  negative_prompt?: string;
+  video_id: string | null;
+  image_id: string | null;
+  bucket: string;
+  model_variant: string;
+  character_id: null;
+  created_at: string;
+  metadata: Record<string, unknown>;
+}
+
+/** The list element the fleet pops (worker-protocol.md §2), with the seed producer's settings. */
+async function buildPayload(
+  deps: Deps,
+  jobId: string,
+  userId: string,
+  input: ValidJobRequest,
+  outputIds: string[],
+  now: Date,
+): Promise<WorkerPayload> {
+  const entry = input.entry;
+  const config: Record<string, unknown> = {
+    num_images: input.numImages,
+    ...(input.seed !== null ? { seed: input.seed } : {}),
+    size: entry.sample.size,
+    sample_steps: entry.sample.sample_steps,
+    sample_guide_scale: entry.sample.sample_guide_scale,
+    sample_solver: entry.sample.sample_solver,
+    sample_shift: entry.sample.sample_shift,
+    frame_num: entry.sample.frame_num,
+    enhance_prompt: entry.sample.enhance_prompt,
+    expected_time: expectedTimeOf(entry, input.numImages),
+    content_type: entry.format,
+    file_extension: entry.fileExtension,
+  };
+  const metadata: Record<string, unknown> = {};
+  // Workers fetch references with a plain GET, so uploaded ones travel as signed URLs
+  // that outlive the job's longest possible wait.
+  const ttl = deps.settings.signedUrlTtl + deps.settings.jobTimeoutGrace + expectedTimeOf(entry, input.numImages);
+  const fetchable = async (url: string) =>
+    url.startsWith(`${REFERENCE_BUCKET}/`)
+      ? (await deps.storage.signedGetUrl(REFERENCE_BUCKET, url.slice(REFERENCE_BUCKET.length + 1), ttl)).url
+      : url;
+  const imageRef = input.references.find((r) => r.type !== 'start_frame' && r.type !== 'end_frame');
+  if (imageRef) {
+    metadata.reference_image_url = await fetchable(imageRef.url);
+    metadata.reference_type = imageRef.type;
+    metadata.reference_strength = imageRef.strength;
+  }
+  for (const ref of input.references) {
+    if (ref.type === 'start_frame') metadata.start_reference_image_url = await fetchable(ref.url);
+    if (ref.type === 'end_frame') metadata.end_reference_image_url = await fetchable(ref.url);
+    if (ref.type === 'start_frame' || ref.type === 'end_frame') metadata.reference_strength ??= ref.strength;
+  }
+  return {
+    id: jobId,
+    type: entry.jobType,
+    prompt: input.prompt,
+    user_id: userId,
+    config,
+    ...(entry.negativePromptSupported ? { negative_prompt: buildNegativePrompt(input.prompt) } : {}),
+    // The WAN worker names its single output <video_id>.<ext>, images included.
+    video_id: entry.queue === 'wan_queue' ? outputIds[0] : null,
+    image_id: entry.format === 'image' ? outputIds[0] : null,
+    bucket: entry.bucket,
+    model_variant: entry.modelVariant,
+    character_id: null,
+    created_at: now.toISOString(),
+    metadata,
+  };
+}
+
+/** The seed's "Jobs Table" metadata keys. */
+function jobMetadata(input: ValidJobRequest, payload: WorkerPayload, cost: number): Record<string, unknown> {
+  const e = input.entry;
+  const imageRef = input.references.find((r) => r.type !== 'start_frame' && r.type !== 'end_frame');
+  return {
+    model_variant: e.modelVariant,
+    queue: e.queue,
+    ...(payload.negative_prompt ? { negative_prompt: payload.negative_prompt } : {}),
+    seed: input.seed,
+    num_images: input.numImages,
+    ...(imageRef
+      ? { reference_image_url: imageRef.url, reference_type: imageRef.type, reference_strength: imageRef.strength }
+      : {}),
+    references: input.references,
+    expected_generation_time: expectedTimeOf(e, input.numImages),
+    content_type: e.format,
+    file_extension: e.fileExtension,
+    credits: cost,
+    dual_worker_routing: true,
+    negative_prompt_supported: e.negativePromptSupported,
+    edge_function_version: EDGE_FUNCTION_VERSION,
+  };
+}

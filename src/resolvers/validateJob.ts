@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { CATALOG, JOB_TYPES, type JobType, type JobTypeEntry } from './catalog.js';
+import type { StoredReference } from '../db/schema.js';
+import { badInput } from './errors.js';
+
+export const MAX_SEED = 4_294_967_295;
+export const MAX_PROMPT = 2000;
+export const REFERENCE_BUCKET = 'reference_images';
+const IMAGE_REFERENCE_TYPES = ['style', 'composition', 'character'] as const;
+const VIDEO_REFERENCE_TYPES = ['start_frame', 'end_frame'] as const;
+const ALL_REFERENCE_TYPES = [...IMAGE_REFERENCE_TYPES, ...VIDEO_REFERENCE_TYPES] as const;
+
+/** What either door (GraphQL or REST) hands to queueJob. */
+export interface QueueJobRequest {
+  jobType: string;
+  prompt: string;
+  numImages?: number | null;
+  seed?: number | null;
+  references?: Array<{ url: string; type: string; strength?: number | null }> | null;
+  projectId?: string | null;
+  videoId?: string | null;
+  imageId?: string | null;
+  idempotencyKey?: string | null;
+}
+
+export interface ValidJobRequest {
+  entry: JobTypeEntry;
+  prompt: string;
+  numImages: number;
+  seed: number | null;
+  references: StoredReference[];
+  projectId: string | null;
+  videoId: string | null;
+  imageId: string | null;
+  idempotencyKey: string | null;
+}
+
+const uuid = z.uuid({ message: 'must be a UUID' });
+
+/**
+ * Checks a request against the catalog; throws BAD_USER_INPUT naming the
+ * allowed values. Pure: touches nothing, so a refusal changes nothing.
+ */
+export function validateJobRequest(req: QueueJobRequest, userId: string): ValidJobRequest {
+  if (!(JOB_TYPES as readonly string[]).includes(req.jobType)) {
+    throw badInput(`Unknown jobType "${req.jobType}". Valid job types: ${JOB_TYPES.join(', ')}.`, {
+      field: 'jobType',
+      validJobTypes: JOB_TYPES,
+    });
+  }
+  const entry = CATALOG[req.jobType as JobType];
+
+  if (typeof req.prompt !== 'string') throw badInput('prompt is required: a string of 1 to 2000 characters.', { field: 'prompt' });
+  const prompt = req.prompt.trim();
+  if (prompt.length < 1 || prompt.length > MAX_PROMPT) {
+    throw badInput(`prompt must be 1 to ${MAX_PROMPT} characters after trimming (got ${prompt.length}).`, { field: 'prompt' });
+  }
+
+  const numImages = req.numImages ?? 1;
+  if (!entry.allowedNumImages.includes(numImages)) {
+    throw badInput(
+      `numImages ${numImages} is not allowed for ${entry.jobType}: allowed values are ${entry.allowedNumImages.join(', ')}.`,
+      { field: 'numImages', allowed: entry.allowedNumImages },
+    );
+  }
+
+  const seed = req.seed ?? null;
+  if (seed !== null && (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED)) {
+    throw badInput(`seed must be an integer from 0 to ${MAX_SEED}.`, { field: 'seed' });
+  }
+
+  const references = validateReferences(req.references ?? [], entry, userId);
+
+  for (const [field, value] of [['videoId', req.videoId], ['imageId', req.imageId]] as const) {
+    if (value != null && !uuid.safeParse(value).success) throw badInput(`${field} must be a UUID.`, { field });
+  }
+  if (req.projectId != null && (req.projectId.length < 1 || req.projectId.length > 200)) {
+    throw badInput('projectId must be 1 to 200 characters.', { field: 'projectId' });
+  }
+  const key = req.idempotencyKey ?? null;
+  if (key !== null && (key.length < 1 || key.length > 200)) {
+    throw badInput('idempotencyKey must be 1 to 200 characters.', { field: 'idempotencyKey' });
+  }
+
+  return {
+    entry,
+    prompt,
+    numImages,
+    seed,
+    references,
+    projectId: req.projectId ?? null,
+    videoId: req.videoId ?? null,
+    imageId: req.imageId ?? null,
+    idempotencyKey: key,
+  };
+}
+
+function validateReferences(
+  refs: NonNullable<QueueJobRequest['references']>,
+  entry: JobTypeEntry,
+  userId: string,
+): StoredReference[] {
+  const allowedTypes: readonly string[] =
+    entry.format === 'video' ? ALL_REFERENCE_TYPES : IMAGE_REFERENCE_TYPES;
+  const seen = new Set<string>();
+  return refs.map((ref, i) => {
+    const field = `references[${i}]`;
+    if (!allowedTypes.includes(ref.type)) {
+      throw badInput(
+        `${field}.type "${ref.type}" is not allowed for ${entry.jobType}: allowed types are ${allowedTypes.join(', ')}` +
+          (entry.format === 'image' ? ' (start_frame and end_frame are for video job types only).' : '.'),
+        { field: `${field}.type`, allowed: allowedTypes },
+      );
+    }
+    if (seen.has(ref.type)) throw badInput(`Only one reference of type ${ref.type} is allowed per job.`, { field });
+    seen.add(ref.type);
+    const strength = ref.strength ?? 0.5;
+    if (typeof strength !== 'number' || !Number.isFinite(strength) || strength < 0.1 || strength > 1.0) {
+      throw badInput(`${field}.strength must be between 0.1 and 1.0 (got ${strength}).`, { field: `${field}.strength` });
+    }
+    return { url: checkReferenceUrl(ref.url, userId, field), type: ref.type as StoredReference['type'], strength };
+  });
+}
+
+/** http(s) URLs, or a path under reference_images/<the caller's id>/ from createReferenceUpload. */
+function checkReferenceUrl(url: string, userId: string, field: string): string {
+  const help = `${field}.url must be an http(s) URL or a path "reference_images/<your user id>/<file>" returned by createReferenceUpload.`;
+  if (typeof url !== 'string' || url.length === 0 || url.length > 2048) throw badInput(help, { field: `${field}.url` });
+  if (/^[a-z][a-z0-9+.-]*:/i.test(url)) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw badInput(help, { field: `${field}.url` });
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw badInput(help, { field: `${field}.url` });
+    return parsed.toString();
+  }
+  const parts = url.split('/');
+  if (
+    parts.length < 3 ||
+    parts[0] !== REFERENCE_BUCKET ||
+    parts[1].toLowerCase() !== userId ||
+    parts.slice(2).some((p) => p === '' || p === '.' || p === '..' || /[\\\0%]/.test(p))
+  ) {
+    throw badInput(help, { field: `${field}.url` });
+  }
+  return url;
+}

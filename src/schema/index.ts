@@ -1,0 +1,8 @@
+import { builder } from './builder.js';
+import './scalars.js';
+import './enums.js';
+import './job.js';
+import './jobType.js';
+import './viewer.js';
+
+export const schema = builder.toSchema({ sortSchema: false });

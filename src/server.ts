@@ -1,0 +1,50 @@
+import { pino } from 'pino';
+import { createApp } from './app.js';
+import { loadConfig } from './config.js';
+import { listen } from './http/listen.js';
+
+/** A fixed id for the development user, so a saved dev token keeps meaning the same account. */
+export const DEV_USER_ID = '00000000-0000-4000-8000-00000000d3f0';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = pino({ level: config.logLevel });
+  const app = await createApp(config, { logger });
+  const http = await listen(app, config.port, config.host);
+  logger.info({ port: http.port, embedded: config.embedded }, `listening on ${config.publicUrl}`);
+
+  // Dev tokens only on the embedded defaults: a production deployment's secret never mints tokens here.
+  if (config.embedded && !config.jwt.jwksUrl) {
+    const user = await app.auth.sign({ sub: DEV_USER_ID }, '30d');
+    const worker = await app.auth.sign({ sub: 'dev-worker', role: 'service_role' }, '365d');
+    process.stdout.write(
+      [
+        '',
+        `  GraphiQL:      ${config.publicUrl}/graphql`,
+        `  HTTP headers:  {"Authorization": "Bearer ${user}"}`,
+        `  dev user token:   ${user}`,
+        `  dev worker token: ${worker}`,
+        '',
+      ].join('\n') + '\n',
+    );
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await http.close();
+    await app.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  // One line naming what to set or start; never a stack trace for expected start-up failures.
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`error: ${message.split('\n')[0]}\n`);
+  process.exit(1);
+});

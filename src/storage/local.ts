@@ -1,0 +1,360 @@
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat, unlink, link } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { normalizeObjectPath, validateBucketName, validateObjectPath } from './paths.js';
+import { InvalidPathError, ObjectExistsError, type SignedUrl, type Storage, type StoredObject } from './storage.js';
+
+/** Options of {@link createLocalStorage}. */
+export interface LocalStorageOptions {
+  /** Root folder (`DATA_DIR`). Objects live at `<dir>/<bucket>/<path>`; created when missing. */
+  dir: string;
+  /**
+   * Origin the server is reached at (`PUBLIC_URL`), e.g. `http://localhost:4000`.
+   * Signed URLs are `<publicUrl>/storage/v1/object/...`; the server must route
+   * those requests, with that path at the root, to `handleSignedRequest`.
+   */
+  publicUrl: string;
+  /** HMAC-SHA256 key for signed URL tokens. Keep it secret; changing it invalidates outstanding URLs. */
+  signingKey: Uint8Array | string;
+  /** Largest body a signed PUT URL accepts, in bytes (default 10 MiB); larger uploads get 413. */
+  maxUploadBytes?: number;
+}
+
+/** Local-disk storage, plus the HTTP handler that serves its signed URLs. */
+export type LocalStorage = Storage & {
+  /**
+   * Answers a request to a signed URL produced by this storage, or returns
+   * `null` when the URL path is not under `/storage/v1/object/sign/` or
+   * `/storage/v1/object/upload/sign/` (so the caller can route it elsewhere).
+   */
+  handleSignedRequest(request: Request): Promise<Response | null>;
+};
+
+const GET_PREFIX = '/storage/v1/object/sign/';
+const PUT_PREFIX = '/storage/v1/object/upload/sign/';
+const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+/** Same ceiling as S3 presigned URLs, so both backends accept the same TTLs. */
+const MAX_TTL_SECONDS = 7 * 24 * 3600;
+const TOKEN_VERSION = 'v1';
+
+/**
+ * Object storage on the local file system (used when `S3_BUCKET` is unset).
+ *
+ * Layout: bytes at `<dir>/<bucket>/<path>`, the content type as JSON at
+ * `<dir>/.meta/<bucket>/<path>` (a parallel tree of the same shape, so it can
+ * never collide with object names), temporary files in `<dir>/.tmp/`.
+ * Bucket names cannot start with ".", so they never clash with those folders.
+ * Every write goes to a temp file that is then renamed (or hard-linked) into
+ * place, so readers never see half-written objects.
+ */
+export function createLocalStorage(opts: LocalStorageOptions): LocalStorage {
+  const root = resolve(opts.dir);
+  const metaRoot = join(root, '.meta');
+  const tmpRoot = join(root, '.tmp');
+  const publicUrl = opts.publicUrl.replace(/\/+$/, '');
+  const key = typeof opts.signingKey === 'string' ? Buffer.from(opts.signingKey, 'utf8') : Buffer.from(opts.signingKey);
+  const maxUploadBytes = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
+  if (key.length === 0) throw new Error('Local storage needs a non-empty signing key.');
+
+  /** Validated absolute locations of an object's bytes and metadata. */
+  function locate(bucket: string, path: string): { data: string; meta: string } {
+    validateBucketName(bucket);
+    validateObjectPath(path);
+    const data = resolve(root, bucket, ...path.split('/'));
+    const meta = resolve(metaRoot, bucket, ...path.split('/'));
+    // Defence in depth: validation already forbids escapes, but never trust one layer.
+    if (!data.startsWith(join(root, bucket) + sep) || !meta.startsWith(join(metaRoot, bucket) + sep)) {
+      throw new InvalidPathError(`The object path "${path}" resolves outside its bucket.`);
+    }
+    return { data, meta };
+  }
+
+  /** Writes `bytes` to a fresh temp file (flushed to disk) and returns its name. */
+  async function writeTemp(bytes: Uint8Array): Promise<string> {
+    await mkdir(tmpRoot, { recursive: true });
+    const tmp = join(tmpRoot, `${randomUUID()}.tmp`);
+    const handle = await open(tmp, 'wx');
+    try {
+      await handle.writeFile(bytes);
+      // Flush before the rename so a crash cannot leave a renamed-but-empty file.
+      await handle.datasync();
+    } catch (err) {
+      await handle.close();
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    await handle.close();
+    return tmp;
+  }
+
+  async function put(
+    bucket: string,
+    path: string,
+    body: Uint8Array,
+    putOpts: { contentType?: string; upsert?: boolean } = {},
+  ): Promise<void> {
+    const { data, meta } = locate(bucket, path);
+    const metaBytes = Buffer.from(JSON.stringify({ contentType: putOpts.contentType ?? null }));
+    const tmpData = await writeTemp(body);
+    const tmpMeta = await writeTemp(metaBytes);
+    try {
+      await mkdir(dirname(data), { recursive: true });
+      await mkdir(dirname(meta), { recursive: true });
+      if (putOpts.upsert) {
+        // Metadata first: whoever sees the new bytes also finds a content type.
+        await rename(tmpMeta, meta);
+        await rename(tmpData, data);
+      } else {
+        // link() fails with EEXIST when the name is taken: an atomic "create if
+        // absent", also between processes. The metadata follows only once the
+        // name is ours, so a refused put never touches the existing object.
+        try {
+          await link(tmpData, data);
+        } catch (err) {
+          if (errCode(err) === 'EEXIST') throw new ObjectExistsError(bucket, path);
+          throw err;
+        }
+        await rename(tmpMeta, meta);
+      }
+    } finally {
+      await rm(tmpData, { force: true });
+      await rm(tmpMeta, { force: true });
+    }
+  }
+
+  async function get(bucket: string, path: string): Promise<StoredObject | null> {
+    const { data, meta } = locate(bucket, path);
+    let body: Buffer;
+    try {
+      body = await readFile(data);
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+    return { body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), contentType: await readContentType(meta) };
+  }
+
+  async function readContentType(meta: string): Promise<string | null> {
+    try {
+      const parsed = JSON.parse(await readFile(meta, 'utf8')) as { contentType?: unknown };
+      return typeof parsed.contentType === 'string' ? parsed.contentType : null;
+    } catch {
+      // Missing or unreadable metadata only loses the type, never the object.
+      return null;
+    }
+  }
+
+  async function exists(bucket: string, path: string): Promise<boolean> {
+    const { data } = locate(bucket, path);
+    try {
+      return (await stat(data)).isFile();
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
+    }
+  }
+
+  async function del(bucket: string, path: string): Promise<void> {
+    const { data, meta } = locate(bucket, path);
+    // Bytes first: once they are gone the object is gone; a leftover meta file is harmless.
+    for (const file of [data, meta]) {
+      try {
+        await unlink(file);
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+      }
+    }
+  }
+
+  function sign(method: 'GET' | 'PUT', bucket: string, path: string, expiresMs: number, contentType: string): Buffer {
+    // Newline-separated fields: validated buckets and paths cannot contain "\n",
+    // so two different requests can never produce the same signed string.
+    const payload = [TOKEN_VERSION, method, bucket, path, String(expiresMs), contentType].join('\n');
+    return createHmac('sha256', key).update(payload, 'utf8').digest();
+  }
+
+  function makeSignedUrl(method: 'GET' | 'PUT', bucket: string, path: string, ttlSeconds: number, contentType: string): SignedUrl {
+    locate(bucket, path);
+    const expiresMs = Date.now() + checkTtl(ttlSeconds) * 1000;
+    const token = `${expiresMs}.${sign(method, bucket, path, expiresMs, contentType).toString('base64url')}`;
+    const prefix = method === 'GET' ? GET_PREFIX : PUT_PREFIX;
+    const encoded = [bucket, ...path.split('/')].map(encodeURIComponent).join('/');
+    return { url: `${publicUrl}${prefix}${encoded}?token=${encodeURIComponent(token)}`, expiresAt: new Date(expiresMs) };
+  }
+
+  /** Checks a token; returns its expiry (ms) or a reason for refusal. */
+  function verify(
+    token: string | null,
+    method: 'GET' | 'PUT',
+    bucket: string,
+    path: string,
+    contentType: string,
+  ): { ok: true; expiresMs: number } | { ok: false; reason: string } {
+    const match = token ? /^(\d{1,16})\.([A-Za-z0-9_-]{43})$/.exec(token) : null;
+    if (!match) return { ok: false, reason: 'The URL has no valid "token" parameter; request a new signed URL.' };
+    const expiresMs = Number(match[1]);
+    // Compare the encoded text, not decoded bytes: base64url decoding ignores the
+    // last character's spare bits, which would let several tokens pass as one.
+    const expected = Buffer.from(sign(method, bucket, path, expiresMs, contentType).toString('base64url'), 'ascii');
+    const given = Buffer.from(match[2]!, 'ascii');
+    // Check the signature before the expiry, so nothing is revealed about forged tokens.
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return { ok: false, reason: 'The signature does not match this URL (wrong path, method, content type or a tampered token).' };
+    }
+    if (Date.now() >= expiresMs) {
+      return { ok: false, reason: `The signed URL expired at ${new Date(expiresMs).toISOString()}; request a new one.` };
+    }
+    return { ok: true, expiresMs };
+  }
+
+  async function handleSignedRequest(request: Request): Promise<Response | null> {
+    const url = new URL(request.url);
+    const kind = url.pathname.startsWith(GET_PREFIX) ? 'GET' : url.pathname.startsWith(PUT_PREFIX) ? 'PUT' : null;
+    if (!kind) return null;
+
+    const method = request.method.toUpperCase();
+    const allowed = kind === 'GET' ? ['GET', 'HEAD'] : ['PUT'];
+    if (!allowed.includes(method)) {
+      return jsonError(405, 'MethodNotAllowed', `Use ${allowed.join(' or ')} on this signed URL.`, { Allow: allowed.join(', ') });
+    }
+
+    // The URL parser has already resolved any literal "."/".." segments, so
+    // what is left is checked as a bucket plus a once-encoded object path.
+    const rest = url.pathname.slice((kind === 'GET' ? GET_PREFIX : PUT_PREFIX).length);
+    const slash = rest.indexOf('/');
+    let bucket: string;
+    let path: string;
+    try {
+      if (slash <= 0) throw new InvalidPathError('The URL must name a bucket and an object: .../<bucket>/<path>.');
+      bucket = validateBucketName(normalizeBucketSegment(rest.slice(0, slash)));
+      path = normalizeObjectPath(rest.slice(slash + 1));
+    } catch (err) {
+      if (err instanceof InvalidPathError) return jsonError(400, 'InvalidKey', err.message);
+      throw err;
+    }
+
+    if (kind === 'GET') {
+      const check = verify(url.searchParams.get('token'), 'GET', bucket, path, '');
+      if (!check.ok) return jsonError(403, 'InvalidSignature', check.reason);
+      const object = await get(bucket, path);
+      if (!object) return jsonError(404, 'not_found', `The object ${bucket}/${path} does not exist.`);
+      const maxAge = Math.max(0, Math.floor((check.expiresMs - Date.now()) / 1000));
+      const headers = {
+        'Content-Type': object.contentType ?? 'application/octet-stream',
+        'Content-Length': String(object.body.byteLength),
+        'Cache-Control': `private, max-age=${maxAge}`,
+        // Objects are user-supplied; never let a browser sniff them into HTML.
+        'X-Content-Type-Options': 'nosniff',
+      };
+      // The bytes come from readFile, so they sit on a plain ArrayBuffer (never a SharedArrayBuffer).
+      const body = object.body as Uint8Array<ArrayBuffer>;
+      return new Response(method === 'HEAD' ? null : body, { status: 200, headers });
+    }
+
+    // PUT: the content type is part of the signature, exactly like a presigned
+    // S3 PUT that signs Content-Type, so a different one is refused as a bad
+    // signature (and both backends behave the same for clients).
+    const contentType = (request.headers.get('content-type') ?? '').trim();
+    const check = verify(url.searchParams.get('token'), 'PUT', bucket, path, contentType);
+    if (!check.ok) return jsonError(403, 'InvalidSignature', check.reason);
+
+    const declared = request.headers.get('content-length');
+    if (declared !== null && Number(declared) > maxUploadBytes) {
+      return jsonError(413, 'EntityTooLarge', `The upload is ${declared} bytes; the limit is ${maxUploadBytes} bytes.`);
+    }
+    const body = await readLimited(request, maxUploadBytes);
+    if (!body) return jsonError(413, 'EntityTooLarge', `The upload exceeds the limit of ${maxUploadBytes} bytes.`);
+    await put(bucket, path, body, { contentType, upsert: true });
+    return new Response(JSON.stringify({ Key: `${bucket}/${path}` }), {
+      status: 200,
+      headers: { 'Content-Type': 'application/json' },
+    });
+  }
+
+  return {
+    kind: 'local',
+    put,
+    get,
+    exists,
+    delete: del,
+    signedGetUrl: async (bucket, path, ttlSeconds) => makeSignedUrl('GET', bucket, path, ttlSeconds, ''),
+    signedPutUrl: async (bucket, path, ttlSeconds, contentType) => {
+      // Trimmed because the handler compares against the trimmed request header.
+      const type = contentType.trim();
+      if (!type || CONTROL_OR_NEWLINE.test(type)) {
+        throw new TypeError('A signed PUT URL needs a content type without control characters, e.g. "image/png".');
+      }
+      return makeSignedUrl('PUT', bucket, path, ttlSeconds, type);
+    },
+    async ping() {
+      try {
+        await mkdir(root, { recursive: true });
+        const probe = await writeTemp(Buffer.from('ping'));
+        await unlink(probe);
+      } catch (err) {
+        throw new Error(`Local storage directory ${root} (DATA_DIR) is not writable: ${(err as Error).message}`);
+      }
+    },
+    async close() {
+      // Nothing to release: every operation opens and closes its own files.
+    },
+    handleSignedRequest,
+  };
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL_OR_NEWLINE = /[\u0000-\u001f\u007f]/;
+
+function normalizeBucketSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new InvalidPathError(`The bucket name "${raw}" has malformed percent-encoding.`);
+  }
+}
+
+function checkTtl(ttlSeconds: number): number {
+  // Whole seconds, same rule as the S3 backend, so callers see one behaviour.
+  const seconds = Math.round(ttlSeconds);
+  if (!Number.isFinite(ttlSeconds) || seconds < 1 || seconds > MAX_TTL_SECONDS) {
+    throw new RangeError(`A signed URL's lifetime must be between 1 and ${MAX_TTL_SECONDS} seconds; got ${ttlSeconds}.`);
+  }
+  return seconds;
+}
+
+/** Reads the body, or returns null as soon as it grows past `limit` bytes. */
+async function readLimited(request: Request, limit: number): Promise<Uint8Array | null> {
+  if (!request.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  return new Uint8Array(Buffer.concat(chunks, size));
+}
+
+/** A Supabase-Storage-shaped error: `{"statusCode": "403", "error": "...", "message": "..."}`. */
+function jsonError(status: number, error: string, message: string, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ statusCode: String(status), error, message }), {
+    status,
+    headers: { 'Content-Type': 'application/json', ...headers },
+  });
+}
+
+function errCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** ENOENT, or ENOTDIR/EISDIR when part of the path is a file or the name is a folder: "no such object". */
+function isMissing(err: unknown): boolean {
+  const code = errCode(err);
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
+}

@@ -1,0 +1,204 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventBus, EventSubscription } from '../../src/pubsub/events.js';
+import type { WorkerQueue } from '../../src/pubsub/queue.js';
+import {
+  assertRedisReachable,
+  createRedisEventBus,
+  createRedisQueue,
+  RedisUnavailableError,
+} from '../../src/pubsub/redis.js';
+
+/**
+ * Redis going away and coming back, on a private redis-server this file
+ * starts, kills and restarts (never the machine's shared Redis).
+ */
+
+async function sparePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function eventually<T>(what: string, attempt: () => Promise<T>, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what}: still failing after ${ms} ms: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+let port: number;
+let url: string;
+let server: ChildProcess | undefined;
+
+async function startRedis(): Promise<void> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  server = child;
+  child.on('error', () => {}); // surfaced by the reachability wait below
+  await eventually('redis-server start', () => assertRedisReachable(url, 500));
+}
+
+async function killRedis(): Promise<void> {
+  const child = server;
+  server = undefined;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGKILL');
+  await exited;
+}
+
+async function elapsed(p: Promise<unknown>): Promise<{ ms: number; error: unknown }> {
+  const start = Date.now();
+  try {
+    await p;
+    return { ms: Date.now() - start, error: undefined };
+  } catch (error) {
+    return { ms: Date.now() - start, error };
+  }
+}
+
+describe('Redis going down and coming back', () => {
+  const warnings: string[] = [];
+  const logger = { warn: (_: object, msg: string) => void warnings.push(msg), info: () => {} };
+  let queue: WorkerQueue;
+  let bus: EventBus;
+  let kept: EventSubscription<string>;
+  let dropped: EventSubscription<string>;
+
+  beforeAll(async () => {
+    port = await sparePort();
+    url = `redis://127.0.0.1:${port}`;
+    await startRedis();
+    queue = createRedisQueue({ url, logger });
+    bus = createRedisEventBus({ url, logger });
+    kept = await bus.subscribe<string>(['job:kept']);
+    dropped = await bus.subscribe<string>(['job:dropped']);
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled([queue?.close(), bus?.close()]);
+    await killRedis();
+  });
+
+  it('works while Redis is up', async () => {
+    expect(await queue.push('sdxl_queue', 'before')).toBe(1);
+    expect(await queue.pop('sdxl_queue')).toBe('before');
+    await bus.publish('job:kept', 'hello');
+    expect(await kept.next()).toEqual({ value: 'hello', done: false });
+  });
+
+  it('fails fast while Redis is down instead of hanging', async () => {
+    await killRedis();
+
+    const push = await elapsed(queue.push('sdxl_queue', 'while down'));
+    expect(push.error).toBeInstanceOf(RedisUnavailableError);
+    expect((push.error as RedisUnavailableError).code).toBe('REDIS_UNAVAILABLE');
+    expect((push.error as Error).message).toContain(`redis://127.0.0.1:${port}`);
+    expect(push.ms).toBeLessThan(2000);
+
+    // Some time later, in the middle of the reconnect loop, still fast.
+    await new Promise((r) => setTimeout(r, 700));
+    for (const op of [queue.push('sdxl_queue', 'x'), queue.pop('sdxl_queue'), queue.length('sdxl_queue'), bus.publish('job:kept', 'lost')]) {
+      const r = await elapsed(op);
+      expect(r.error).toBeInstanceOf(RedisUnavailableError);
+      expect(r.ms).toBeLessThan(2000);
+    }
+
+    const ping = await elapsed(queue.ping());
+    expect(ping.error).toBeInstanceOf(Error);
+    expect((ping.error as Error).message).toMatch(/^Redis unavailable at redis:\/\/127\.0\.0\.1:\d+\/? \(PING\): /);
+    expect(ping.ms).toBeLessThan(2000);
+    await expect(bus.ping()).rejects.toBeInstanceOf(RedisUnavailableError);
+
+    const subscribe = await elapsed(bus.subscribe(['job:new']));
+    expect(subscribe.error).toBeInstanceOf(RedisUnavailableError);
+    expect(subscribe.ms).toBeLessThan(2000);
+
+    // Giving a subscription back while Redis is down must not throw nor leave an unhandled rejection.
+    await expect(dropped.return()).resolves.toEqual({ value: undefined, done: true });
+
+    expect(warnings.some((w) => w.startsWith('Redis connection failed'))).toBe(true);
+  });
+
+  it('recovers by itself when Redis is back: queue works, existing subscriptions receive again', async () => {
+    await startRedis(); // same port, empty data
+
+    // No reconnect call from us: ioredis's retryStrategy brings the connections back.
+    expect(await eventually('push after restart', () => queue.push('sdxl_queue', 'after'))).toBe(1);
+    expect(await queue.pop('sdxl_queue')).toBe('after');
+    await eventually('ping after restart', () => queue.ping());
+
+    // The subscription made before the outage was re-subscribed by ioredis
+    // (autoResubscribe). Keep publishing until one arrives: messages sent
+    // before the re-SUBSCRIBE lands are lost, which the bus allows.
+    const got = kept.next();
+    let arrived = false;
+    void got.then(() => (arrived = true));
+    await eventually('delivery after restart', async () => {
+      await bus.publish('job:kept', 'again');
+      await new Promise((r) => setTimeout(r, 50));
+      if (!arrived) throw new Error('nothing received yet');
+    });
+    expect(await got).toEqual({ value: 'again', done: false });
+    await bus.ping();
+  });
+
+  it('does not keep a Redis subscription for a channel given back during the outage', async () => {
+    // ioredis re-subscribed to job:dropped as well (its UNSUBSCRIBE could not be sent); the bus drops it again.
+    const raw = new Redis(url);
+    try {
+      const numsub = async (channel: string) => Number(((await raw.pubsub('NUMSUB', channel)) as [string, number])[1]);
+      await eventually('job:kept resubscribed', async () => expect(await numsub('job:kept')).toBe(1));
+      await eventually('job:dropped unsubscribed', async () => expect(await numsub('job:dropped')).toBe(0), 3000);
+    } finally {
+      raw.disconnect();
+    }
+  });
+});
+
+describe('assertRedisReachable', () => {
+  it('resolves when Redis answers', async () => {
+    await expect(assertRedisReachable(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379')).resolves.toBeUndefined();
+  });
+
+  it('fails with one actionable line and no password when nothing listens', async () => {
+    const closed = await sparePort();
+    const started = Date.now();
+    const error = await assertRedisReachable(`redis://worker:s3cret-pw@127.0.0.1:${closed}/0`, 3000).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect(error!.message).toBe(
+      `Cannot reach Redis at redis://worker:***@127.0.0.1:${closed}/0 (REDIS_URL): connect ECONNREFUSED — start Redis or fix REDIS_URL.`,
+    );
+    expect(error!.message).not.toContain('s3cret-pw');
+    expect(error!.message).not.toContain('\n');
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('gives up within the timeout when the host does not answer', async () => {
+    // 10.255.255.1 is normally unroutable, so the connect hangs rather than being refused.
+    const started = Date.now();
+    const error = await assertRedisReachable('redis://:pw@10.255.255.1:6379', 500).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(/^Cannot reach Redis at redis:\/\/:\*\*\*@10\.255\.255\.1:6379 \(REDIS_URL\): .+ — start Redis or fix REDIS_URL\.$/);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
