@@ -153,6 +153,34 @@ function validate(o: SimulatorOptions): void {
   if (problems.length) throw new TypeError(`startSimulator: ${problems.join('; ')}`);
 }
 
+function isVideoType(type: string): boolean {
+  return type.startsWith('video');
+}
+
+/** The placeholder outputs of one job: SDXL `numImages` PNGs, WAN one MP4 or PNG. */
+async function render(type: string, prompt: string, seed: number, numImages: number, config: Json): Promise<Buffer[]> {
+  if (type.startsWith('sdxl_')) {
+    const size = parseSize(config.size, { width: 1024, height: 1024 });
+    return Array.from({ length: numImages }, (_, i) =>
+      renderPlaceholderPng({ ...size, prompt, seed, index: i, label: `SIMULATED ${type} ${i + 1}/${numImages}` }),
+    );
+  }
+  const size = parseSize(config.size, { width: 480, height: 832 });
+  if (!isVideoType(type)) return [renderPlaceholderPng({ ...size, prompt, seed, label: `SIMULATED ${type}` })];
+  const f = config.frame_num;
+  const frames = typeof f === 'number' && Number.isInteger(f) && f >= 1 && f <= 10_000 ? f : DEFAULT_FRAMES;
+  const even = (n: number) => n - (n % 2); // yuv420p needs even sides
+  const mp4 = await renderPlaceholderMp4({
+    width: even(size.width),
+    height: even(size.height),
+    frames,
+    prompt,
+    seed,
+    label: 'SIMULATED',
+  });
+  return [mp4];
+}
+
 /**
  * Starts one worker loop per entry of `queues`. Each loop pops a job, runs it
  * to its final callback, then pops again at once; while its queue is empty
@@ -325,75 +353,53 @@ export function startSimulator(opts: SimulatorOptions): SimulatorHandle {
 
     try {
       await fetchReferences(tag, job, sdxl);
-      for (const progress of PROGRESS_STEPS) {
+      log(`${tag} processing 0%`);
+      await callback(tag, { job_id: jobId, status: 'processing', progress: 0 });
+
+      // Draw the outcome and render the outputs up front, so that rendering
+      // time is part of the simulated generation time rather than added to it.
+      const failing = random() < opts.failRate;
+      let seed = 0;
+      let numImages = 1;
+      let media: Buffer[] = [];
+      if (!failing) {
+        if (Number.isSafeInteger(config.seed)) seed = config.seed as number;
+        else {
+          if (config.seed !== undefined && config.seed !== null) {
+            log(`${tag} ignores config.seed ${snippet(JSON.stringify(config.seed))}: not an integer`);
+          }
+          seed = Math.min(MAX_SEED, Math.floor(random() * (MAX_SEED + 1)));
+        }
+        if (sdxl) numImages = [1, 3, 6].includes(config.num_images as number) ? (config.num_images as number) : 1;
+        media = await render(type, prompt, seed, numImages, config);
+      }
+
+      for (const progress of PROGRESS_STEPS.slice(1)) {
         await sleep(started + (genMs * progress) / 100 - Date.now());
         log(`${tag} processing ${progress}%`);
         await callback(tag, { job_id: jobId, status: 'processing', progress });
       }
       await sleep(started + genMs - Date.now());
-
-      if (random() < opts.failRate) {
+      if (failing) {
         await fail(SIMULATED_FAILURE);
         return;
       }
 
-      let seed: number;
-      if (Number.isSafeInteger(config.seed)) seed = config.seed as number;
-      else {
-        if (config.seed !== undefined && config.seed !== null) {
-          log(`${tag} ignores config.seed ${snippet(JSON.stringify(config.seed))}: not an integer`);
-        }
-        seed = Math.min(MAX_SEED, Math.floor(random() * (MAX_SEED + 1)));
-      }
-
       const assets: string[] = [];
-      let numImages = 1;
       if (sdxl) {
-        numImages = [1, 3, 6].includes(config.num_images as number) ? (config.num_images as number) : 1;
-        const { width, height } = parseSize(config.size, { width: 1024, height: 1024 });
+        // sdxl_<job_id>_<unix_ts>_<n>.png, n from 1, in the bucket the payload names.
         const bucket = typeof job.bucket === 'string' && job.bucket ? job.bucket : type;
         const ts = Math.floor(Date.now() / 1000);
-        for (let n = 1; n <= numImages; n++) {
-          const png = renderPlaceholderPng({
-            width,
-            height,
-            prompt,
-            seed,
-            index: n - 1,
-            label: `SIMULATED ${type} ${n}/${numImages}`,
-          });
-          const relPath = `${userId}/sdxl_${jobId}_${ts}_${n}.png`;
+        for (const [i, png] of media.entries()) {
+          const relPath = `${userId}/sdxl_${jobId}_${ts}_${i + 1}.png`;
           await upload(tag, bucket, relPath, png, 'raw', 'image/png');
           assets.push(relPath);
         }
       } else {
-        const video = type.startsWith('video');
-        const size = parseSize(config.size, { width: 480, height: 832 });
-        const name = idOf(job.video_id) ?? jobId;
-        const ext = video ? 'mp4' : 'png';
-        const relPath = `${userId}/${name}.${ext}`;
-        let media: Buffer;
-        if (video) {
-          const frameNum = config.frame_num;
-          const frames =
-            typeof frameNum === 'number' && Number.isInteger(frameNum) && frameNum >= 1 && frameNum <= 10_000
-              ? frameNum
-              : DEFAULT_FRAMES;
-          // yuv420p needs even sides.
-          const even = (n: number) => n - (n % 2);
-          media = await renderPlaceholderMp4({
-            width: even(size.width),
-            height: even(size.height),
-            frames,
-            prompt,
-            seed,
-            label: 'SIMULATED',
-          });
-        } else {
-          media = renderPlaceholderPng({ ...size, prompt, seed, label: `SIMULATED ${type}` });
-        }
-        // The WAN worker uploads under <job_type>/<user_id>/<video_id>.<ext>: the bucket is the job type.
-        await upload(tag, type, relPath, media, 'multipart', video ? 'video/mp4' : 'image/png');
+        // The WAN worker uploads to <job_type>/<user_id>/<video_id>.<ext>: the bucket is the job type.
+        const video = isVideoType(type);
+        const relPath = `${userId}/${idOf(job.video_id) ?? jobId}.${video ? 'mp4' : 'png'}`;
+        await upload(tag, type, relPath, media[0]!, 'multipart', video ? 'video/mp4' : 'image/png');
         assets.push(relPath);
       }
 

@@ -79,13 +79,15 @@ function resilientOptions(commandTimeoutMs: number): RedisOptions {
 
 /** The URL with any password replaced by `***`, safe for logs and error messages. */
 export function redactRedisUrl(url: string): string {
+  // Not a URL (e.g. "user:pw@host:port", which URL would read as scheme "user:"): cut anything credential-like.
+  const fallback = () => url.replace(/^([^/]*\/\/)?[^@/]*@/, (_m, scheme: string | undefined) => `${scheme ?? ''}***@`);
+  if (!url.includes('://')) return fallback();
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
     return parsed.toString();
   } catch {
-    // Not a URL (e.g. "host:port"); still cut anything that looks like credentials.
-    return url.replace(/^([^/]*\/\/)?[^@/]*@/, (_m, scheme: string | undefined) => `${scheme ?? ''}***@`);
+    return fallback();
   }
 }
 

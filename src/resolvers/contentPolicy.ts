@@ -54,8 +54,9 @@
  * - "under 18" is NOT matched: it is usually a disclaimer ("no one under 18").
  * - Ages are read from "15 year old", "15-year-old", "15yo", "15 y/o", "15 yrs
  *   old", "15 years of age", "age 16", "aged 16", "looks 12", "looks like a
- *   12", "7th grade(r)", spelled-out numbers up to seventeen. "twenty-five
- *   year old" is 25, not 5.
+ *   12", "she is 12", "she's 12", "7th grade(r)", spelled-out numbers up to
+ *   seventeen. "twenty-five year old" is 25, not 5. A bare number ("girl 14")
+ *   is not read as an age: too many false positives (sizes, counts, dates).
  */
 
 export type PolicyDecision = { allowed: true } | { allowed: false; reason: string; rule: string };
@@ -183,9 +184,9 @@ const ORDINAL_GRADES: readonly string[] = [
   'first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth', 'ninth', 'tenth', 'eleventh', 'twelfth',
 ];
 
-/** Words after "looks 12" that make the number a quantity, not an age. */
-const NOT_AN_AGE_AFTER_LOOKS: readonly string[] = [
-  'million', 'billion', 'thousand', 'hundred', 'percent', 'out of', 'times', 'stars', 'star', 'points',
+/** Words after "looks 12" / "she is 12" that make the number a quantity, not an age. */
+const NOT_AN_AGE_AFTER: readonly string[] = [
+  'of', 'x', 'million', 'billion', 'thousand', 'hundred', 'percent', 'out of', 'times', 'stars', 'star', 'points',
   'dollars', 'bucks', 'feet', 'ft', 'foot', 'inches', 'inch', 'in', 'cm', 'mm', 'meters', 'metres', 'kg',
   'lbs', 'lb', 'pounds',
 ];
@@ -314,7 +315,14 @@ const AGE_PATTERNS: readonly RegExp[] = [
   new RegExp(
     `${B_START}(?:looks?|looking|appears?|appearing|seems?)${GAP}(?:like${GAP})?(?:(?:a|an)${GAP})?` +
       `(?:(?:only|about|around|maybe|barely|just)${GAP})?${NUM}${B_END}` +
-      `(?!\\s*(?:[%/]|(?:${NOT_AN_AGE_AFTER_LOOKS.map((w) => phrasePlain(w, GAP)).join('|')})${B_END}))`,
+      `(?!\\s*(?:[%/]|(?:${NOT_AN_AGE_AFTER.map((w) => phrasePlain(w, GAP)).join('|')})${B_END}))`,
+    'g',
+  ),
+  // "she is 12", "she's 14", "he was 9", "who is only 13" (same quantity exclusions as "looks")
+  new RegExp(
+    `${B_START}(?:she|he|who|i|they)(?:\\s*['\u2019]\\s*(?:s|m|re)|${GAP}(?:is|was|am|are|were))${GAP}` +
+      `(?:(?:only|just|barely|about|around)${GAP})?${NUM}${B_END}` +
+      `(?!\\s*(?:[%/]|(?:${NOT_AN_AGE_AFTER.map((w) => phrasePlain(w, GAP)).join('|')})${B_END}))`,
     'g',
   ),
 ];

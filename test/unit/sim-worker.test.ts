@@ -22,6 +22,7 @@ interface Recorded {
 }
 
 interface Callback {
+  at: number;
   auth: string | undefined;
   contentType: string | undefined;
   body: {
@@ -67,6 +68,7 @@ class FakeFleetEndpoints {
         }
         if (rec.path === '/supa/functions/v1/job-callback' && rec.method === 'POST') {
           this.callbacks.push({
+            at: Date.now(),
             auth: req.headers.authorization,
             contentType: req.headers['content-type'],
             body: JSON.parse(rec.body.toString('utf8')),
@@ -233,7 +235,8 @@ describe('simulator worker', () => {
     expect(done.error_message).toBeNull();
     // No seed in the payload: the worker picks one (random() = 0.5) and reports it.
     expect(done.metadata).toEqual({ seed: 2147483648, generation_time: expect.any(Number), num_images: 3 });
-    expect(done.metadata!.generation_time).toBeGreaterThan(0);
+    // About expected_time / speed = 15 / 300 s.
+    expect(done.metadata!.generation_time).toBeGreaterThanOrEqual(0.05);
     expect(done.enhancedPrompt).toBeUndefined();
 
     // WAN video: one multipart upload, part "file", video/mp4, no x-upsert, path <job_type>/<user>/<video_id>.mp4.
@@ -250,6 +253,9 @@ describe('simulator worker', () => {
     const vid = fake.callbacksFor('job-video');
     expect(vid.map((c) => c.status)).toEqual(['processing', 'processing', 'processing', 'processing', 'completed']);
     expect(vid.slice(0, 4).map((c) => c.progress)).toEqual([0, 25, 50, 75]);
+    // Progress is spread over the simulated time (30 / 300 s = 100 ms): 75% comes >= 75 ms after 0%.
+    const vidTimes = fake.callbacks.filter((c) => c.body.job_id === 'job-video').map((c) => c.at);
+    expect(vidTimes[3]! - vidTimes[0]!).toBeGreaterThanOrEqual(70);
     expect(vid[4]!.assets).toEqual(['user-2/vid-1.mp4']);
     expect(vid[4]!.metadata).toMatchObject({ seed: 1234, num_images: 1 });
     expect(vid[4]!.enhancedPrompt).toBeUndefined();
