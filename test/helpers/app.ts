@@ -1,0 +1,234 @@
+import { randomUUID } from 'node:crypto';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient, type Client } from 'graphql-ws';
+import { pino } from 'pino';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import WebSocket from 'ws';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { listen, type Listening } from '../../src/http/listen.js';
+import { startS3Server, type S3Server } from './s3server.js';
+
+export const TEST_JWT_SECRET = 'test-secret-for-the-test-suite-only-0123456789';
+export const production = process.env.TEST_BACKEND === 'production';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface TestServer {
+  app: App;
+  http: Listening;
+  url: string;
+  wsUrl: string;
+  dataDir: string;
+  /** The environment the app was built from (for starting a second process on the same backends). */
+  env: Record<string, string>;
+  userToken(sub?: string, role?: string): Promise<string>;
+  workerToken(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface Backends {
+  env: Record<string, string>;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Fresh backends for one test file: a cloned PGlite directory, or (production
+ * project) a PostgreSQL database cloned from the migrated template, a random
+ * Redis key prefix and a private s3rver.
+ */
+export async function createBackends(): Promise<Backends> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'genjob-test-'));
+  const env: Record<string, string> = {
+    DATA_DIR: dataDir,
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    HOST: '127.0.0.1',
+  };
+  const cleanups: Array<() => Promise<void>> = [async () => rmSync(dataDir, { recursive: true, force: true })];
+  if (!production) {
+    cpSync(inject('pgliteTemplate'), join(dataDir, 'pglite'), { recursive: true });
+  } else {
+    const adminUrl = inject('pgAdminUrl');
+    const name = `genjob_t_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+    const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database "${name}" template "${inject('pgTemplate')}"`);
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    env.DATABASE_URL = url.toString();
+    cleanups.push(async () => {
+      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      await admin.end();
+    });
+    env.REDIS_URL = REDIS_URL;
+    env.REDIS_KEY_PREFIX = `t${randomUUID().slice(0, 8)}:`;
+    const s3: S3Server = await startS3Server();
+    cleanups.push(() => s3.close());
+    Object.assign(env, {
+      S3_ENDPOINT: s3.endpoint,
+      S3_BUCKET: s3.bucket,
+      S3_REGION: s3.region,
+      S3_ACCESS_KEY_ID: s3.accessKeyId,
+      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      S3_FORCE_PATH_STYLE: 'true',
+    });
+  }
+  return {
+    env,
+    dataDir,
+    async close() {
+      for (const c of cleanups.reverse()) await c();
+    },
+  };
+}
+
+/** Starts the real app on a free port, on fresh backends. */
+export async function startTestServer(overrides: Record<string, string> = {}): Promise<TestServer> {
+  const backends = await createBackends();
+  const server = await startOn(backends.env, overrides);
+  const close = server.close;
+  return { ...server, close: async () => { await close(); await backends.close(); } };
+}
+
+/** Starts the app in this process on the given environment (backends owned by the caller). */
+export async function startOn(baseEnv: Record<string, string>, overrides: Record<string, string> = {}): Promise<TestServer> {
+  const env = { ...baseEnv, ...overrides };
+  const config = loadConfig(env);
+  const app = await createApp(config, { logger: pino({ level: env.LOG_LEVEL ?? 'silent' }) });
+  const http = await listen(app, 0, '127.0.0.1');
+  // Signed URLs must point at the port we actually got.
+  (app.deps.settings as { publicUrl: string }).publicUrl = http.url;
+  return {
+    app,
+    http,
+    url: http.url,
+    wsUrl: http.url.replace('http', 'ws') + '/graphql',
+    dataDir: env.DATA_DIR,
+    env,
+    userToken: (sub = randomUUID(), role) => app.auth.sign({ sub, role }),
+    workerToken: () => app.auth.sign({ sub: 'test-worker', role: 'service_role' }),
+    async close() {
+      await http.close();
+      await app.close();
+    },
+  };
+}
+
+export interface GqlResult<T = Record<string, any>> {
+  data?: T | null;
+  errors?: Array<{ message: string; extensions?: { code?: string; [k: string]: unknown } }>;
+}
+
+/** POSTs one GraphQL operation. */
+export async function gql<T = Record<string, any>>(
+  url: string,
+  token: string | null,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<GqlResult<T>> {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as GqlResult<T>;
+}
+
+/** A graphql-ws client authenticated with `token`. */
+export function wsClient(wsUrl: string, token: string | null): Client {
+  return createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    retryAttempts: 0,
+    lazy: true,
+  });
+}
+
+/** Collects a subscription's events; `next(n)` waits until n have arrived. */
+export function collect<T = Record<string, any>>(client: Client, query: string, variables?: Record<string, unknown>) {
+  const events: GqlResult<T>[] = [];
+  let done = false;
+  let error: unknown;
+  const waiters: Array<() => void> = [];
+  const wake = () => waiters.splice(0).forEach((w) => w());
+  const unsubscribe = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (v) => {
+        events.push(v as GqlResult<T>);
+        wake();
+      },
+      error: (e) => {
+        error = e;
+        done = true;
+        wake();
+      },
+      complete: () => {
+        done = true;
+        wake();
+      },
+    },
+  );
+  const until = async (pred: () => boolean, timeoutMs = 10_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error(`timed out; got ${JSON.stringify(events)} error=${String(error)}`);
+      await new Promise<void>((r) => {
+        waiters.push(r);
+        setTimeout(r, 50);
+      });
+    }
+  };
+  return {
+    events,
+    get done() {
+      return done;
+    },
+    get error() {
+      return error;
+    },
+    next: (n: number, timeoutMs?: number) => until(() => events.length >= n || done, timeoutMs).then(() => events),
+    completed: (timeoutMs?: number) => until(() => done, timeoutMs).then(() => events),
+    unsubscribe,
+  };
+}
+
+/** Worker-side HTTP calls, exactly as the fleet makes them. */
+export function fleet(url: string, token: string) {
+  const auth = { authorization: `Bearer ${token}` };
+  return {
+    async pop(queue: string): Promise<Record<string, any> | null> {
+      const res = await fetch(`${url}/rpop/${queue}`, { headers: auth });
+      const body = (await res.json()) as { result: string | null };
+      return body.result === null ? null : JSON.parse(body.result);
+    },
+    async llen(queue: string): Promise<number> {
+      const res = await fetch(`${url}/llen/${queue}`, { headers: auth });
+      return ((await res.json()) as { result: number }).result;
+    },
+    uploadRaw(bucket: string, path: string, bytes: Uint8Array, contentType = 'image/png') {
+      return fetch(`${url}/storage/v1/object/${bucket}/${path}`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': contentType, 'x-upsert': 'true' },
+        body: Buffer.from(bytes),
+      });
+    },
+    uploadMultipart(bucket: string, path: string, bytes: Uint8Array, contentType = 'video/mp4') {
+      const form = new FormData();
+      form.append('file', new Blob([Buffer.from(bytes)], { type: contentType }), path.split('/').pop());
+      return fetch(`${url}/storage/v1/object/${bucket}/${path}`, { method: 'POST', headers: auth, body: form });
+    },
+    callback(body: Record<string, unknown>) {
+      return fetch(`${url}/functions/v1/job-callback`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    },
+  };
+}
