@@ -76,18 +76,14 @@ async function createPostgres(url: string, opts: CreateDbOptions): Promise<DbHan
   }
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
   if (opts.migrate !== false) {
-    // Several instances may boot together: an advisory lock on one reserved
-    // connection makes the others wait, then find nothing left to apply.
-    const conn = await client.reserve();
+    // Several instances may boot together: an advisory lock, held by a
+    // one-connection client, makes the others wait, then find nothing to apply.
+    const migrator = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
     try {
-      await conn`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
-      try {
-        await migratePostgres(drizzlePostgres(conn, { schema }), { migrationsFolder: MIGRATIONS });
-      } finally {
-        await conn`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
-      }
+      await migrator`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+      await migratePostgres(drizzlePostgres(migrator, { schema }), { migrationsFolder: MIGRATIONS });
     } finally {
-      conn.release();
+      await migrator.end({ timeout: 5 }); // ending the session releases the lock
     }
   }
   return {

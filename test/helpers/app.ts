@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
@@ -96,12 +97,12 @@ export async function startTestServer(overrides: Record<string, string> = {}): P
 
 /** Starts the app in this process on the given environment (backends owned by the caller). */
 export async function startOn(baseEnv: Record<string, string>, overrides: Record<string, string> = {}): Promise<TestServer> {
-  const env = { ...baseEnv, ...overrides };
+  // Signed URLs embed PUBLIC_URL, so the port is chosen before the app is built.
+  const port = overrides.PORT && overrides.PORT !== '0' ? Number(overrides.PORT) : await freePort();
+  const env = { ...baseEnv, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...overrides };
   const config = loadConfig(env);
   const app = await createApp(config, { logger: pino({ level: env.LOG_LEVEL ?? 'silent' }) });
-  const http = await listen(app, 0, '127.0.0.1');
-  // Signed URLs must point at the port we actually got.
-  (app.deps.settings as { publicUrl: string }).publicUrl = http.url;
+  const http = await listen(app, port, '127.0.0.1');
   return {
     app,
     http,
@@ -116,6 +117,14 @@ export async function startOn(baseEnv: Record<string, string>, overrides: Record
       await app.close();
     },
   };
+}
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
 }
 
 export interface GqlResult<T = Record<string, any>> {
