@@ -10,7 +10,7 @@ const config: CodegenConfig = {
   generates: {
     'schema.graphql': { plugins: ['schema-ast'], config: { includeDirectives: false } },
     'test/operations/generated.ts': {
-      plugins: ['typescript', 'typescript-operations', 'typed-document-node'],
+      plugins: ['typescript-operations', 'typed-document-node'],
       config: { scalars: { Seed: 'number', DateTime: 'string', JSON: 'unknown' }, enumsAsTypes: true },
     },
   },

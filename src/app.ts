@@ -166,13 +166,13 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         // Expected errors (DomainError, graphql-js's own) pass; anything else is
         // logged with an id and replaced by a message that reveals nothing.
         maskError(error: unknown, message: string) {
-          const original = error instanceof GraphQLError ? error.originalError : error;
-          if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
+          const original = isGraphQLError(error) ? error.originalError : error;
+          if (isGraphQLError(error) && (!original || isGraphQLError(original))) return error;
           const errorId = randomUUID();
           logger.error({ err: original, errorId }, 'unexpected error');
           return new GraphQLError(`${message} Try again; if it keeps happening, report error id ${errorId}.`, {
-            nodes: error instanceof GraphQLError ? error.nodes : undefined,
-            path: error instanceof GraphQLError ? error.path : undefined,
+            nodes: isGraphQLError(error) ? error.nodes : undefined,
+            path: isGraphQLError(error) ? error.path : undefined,
             extensions: { code: 'INTERNAL_SERVER_ERROR', errorId },
           });
         },
@@ -214,7 +214,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
               try {
                 contextValue = await contextFactory();
               } catch (err) {
-                if (err instanceof GraphQLError) return [err];
+                if (isGraphQLError(err)) return [err];
                 throw err;
               }
               return {
@@ -245,6 +245,14 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     await closeAll();
     throw err;
   }
+}
+
+/**
+ * Duck-typed: tools may load graphql-js twice (ESM and CommonJS copies), and
+ * `instanceof` fails across the copies.
+ */
+function isGraphQLError(e: unknown): e is GraphQLError {
+  return e instanceof Error && 'extensions' in e && 'locations' in e && 'path' in e;
 }
 
 function isResultWithErrors(result: unknown): result is { errors: readonly GraphQLError[] } {

@@ -4,5 +4,6 @@ import './enums.js';
 import './job.js';
 import './jobType.js';
 import './viewer.js';
+import './reference.js';
 
 export const schema = builder.toSchema({ sortSchema: false });

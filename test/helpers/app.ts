@@ -99,7 +99,7 @@ export async function startTestServer(overrides: Record<string, string> = {}): P
 export async function startOn(baseEnv: Record<string, string>, overrides: Record<string, string> = {}): Promise<TestServer> {
   // Signed URLs embed PUBLIC_URL, so the port is chosen before the app is built.
   const port = overrides.PORT && overrides.PORT !== '0' ? Number(overrides.PORT) : await freePort();
-  const env = { ...baseEnv, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...overrides };
+  const env: Record<string, string> = { ...baseEnv, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...overrides };
   const config = loadConfig(env);
   const app = await createApp(config, { logger: pino({ level: env.LOG_LEVEL ?? 'silent' }) });
   const http = await listen(app, port, '127.0.0.1');
