@@ -38,6 +38,7 @@ CREATE TABLE "jobs" (
 	"payload" text NOT NULL,
 	"version" integer DEFAULT 1 NOT NULL,
 	"dispatched_at" timestamp with time zone,
+	"dispatch_epoch" text,
 	"dispatch_lease_until" timestamp with time zone,
 	"picked_at" timestamp with time zone,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,

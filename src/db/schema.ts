@@ -60,6 +60,8 @@ export const jobs = pgTable(
     version: integer('version').notNull().default(1),
     /** When the payload reached its worker queue; null while a push is owed. */
     dispatchedAt: ts('dispatched_at'),
+    /** The queue epoch the payload was pushed under; another epoch means the queue lost it. */
+    dispatchEpoch: text('dispatch_epoch'),
     /** A dispatcher holds the job until then; prevents two pushes racing. */
     dispatchLeaseUntil: ts('dispatch_lease_until'),
     pickedAt: ts('picked_at'),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { EventBus, EventSubscription } from './events.js';
 import type { WorkerQueue } from './queue.js';
 
@@ -49,6 +50,7 @@ class List {
 /** A WorkerQueue held in this process: LPUSH / RPOP / LLEN / LREM 0 semantics. */
 export function createMemoryQueue(): WorkerQueue {
   const lists = new Map<string, List>();
+  const epoch = randomUUID();
   let closed = false;
 
   // Async like Redis, so callers cannot come to rely on synchronous effects.
@@ -92,6 +94,8 @@ export function createMemoryQueue(): WorkerQueue {
         dropIfEmpty(queue, list);
         return removed;
       }),
+    // The lists live and die with this object.
+    epoch: () => run(() => epoch),
     ping: () => run(() => undefined),
     close: async () => {
       closed = true;

@@ -12,6 +12,12 @@ export interface WorkerQueue {
   length(queue: string): Promise<number>;
   /** LREM count 0: removes every element equal to payload; resolves to how many were removed. */
   remove(queue: string, payload: string): Promise<number>;
+  /**
+   * An id that stays the same for as long as the lists keep their contents:
+   * it changes when an in-process queue is recreated or a Redis without
+   * persistence restarts empty. A job pushed under another epoch may be lost.
+   */
+  epoch(): Promise<string>;
   /** Resolves when the backend answers; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis, ReplyError, type RedisOptions } from 'ioredis';
 import type { EventBus, EventSubscription } from './events.js';
@@ -219,6 +220,14 @@ export function createRedisQueue(opts: RedisConnectionOptions): WorkerQueue {
     pop: (queue) => run(`RPOP ${prefix}${queue}`, () => conn.client.rpop(prefix + queue)),
     length: (queue) => run(`LLEN ${prefix}${queue}`, () => conn.client.llen(prefix + queue)),
     remove: (queue, payload) => run(`LREM ${prefix}${queue}`, () => conn.client.lrem(prefix + queue, 0, payload)),
+    // SET NX GET in one step: every instance agrees on the first id written
+    // since Redis last started empty.
+    epoch: () =>
+      run('SET epoch', async () => {
+        const fresh = randomUUID();
+        const previous = (await conn.client.call('SET', `${prefix}genjob:queue-epoch`, fresh, 'NX', 'GET')) as string | null;
+        return previous ?? fresh;
+      }),
     ping: async () => {
       await run('PING', () => conn.client.ping());
     },

@@ -1,7 +1,7 @@
 import { and, eq, inArray, isNotNull, lt, or, sql } from 'drizzle-orm';
 import { jobs } from '../db/schema.js';
 import type { Deps } from './deps.js';
-import { dispatchOwedJobs } from './dispatch.js';
+import { dispatchOwedJobs, requeueLostJobs } from './dispatch.js';
 import { viewOf } from './jobView.js';
 import { publishJob } from './publish.js';
 import { endWithRefund } from './refund.js';
@@ -56,6 +56,7 @@ export function startSweeper(deps: Deps, intervalMs: number): Sweeper {
   const runOnce = () => {
     running ??= (async () => {
       try {
+        await requeueLostJobs(deps);
         return { dispatched: await dispatchOwedJobs(deps), failed: await failStuckJobs(deps) };
       } catch (err) {
         deps.logger.warn({ err: String(err) }, 'sweep failed; retrying on the next interval');

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, gql, startOn, TEST_JWT_SECRET, type TestServer } from '../helpers/app.js';
+import { freePort, gql, startOn, TEST_JWT_SECRET, type GqlResult, type TestServer } from '../helpers/app.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,7 +86,7 @@ describe('PostgreSQL connection dropped', () => {
     expect(((await ready.json()) as { failing: string[] }).failing).toContain('database');
 
     await proxy.up();
-    let after: Awaited<ReturnType<typeof gql>> | undefined;
+    let after: GqlResult | undefined;
     for (let i = 0; i < 50; i++) {
       after = await gql(server.url, token, '{ me { credits } }');
       if (after.data?.me) break;

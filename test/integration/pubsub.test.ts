@@ -174,6 +174,15 @@ describe.each(backends)('$name backend', (backend) => {
     });
   });
 
+  it('has a stable queue epoch per set of lists', async () => {
+    const q = queue();
+    const epoch = await q.epoch();
+    expect(epoch).toMatch(/^[0-9a-f-]{36}$/);
+    await q.push('sdxl_queue', 'x');
+    expect(await q.epoch()).toBe(epoch);
+    if (backend.name === 'memory') expect(await queue().epoch()).not.toBe(epoch); // a new process starts empty
+  });
+
   describe('event bus', () => {
     it('delivers messages published after subscribe resolves, in order', async () => {
       const b = bus();
@@ -281,7 +290,7 @@ describe.each(backends)('$name backend', (backend) => {
     });
   });
 
-  describe.runIf(backend.name === 'redis')('Redis specifics', () => {
+  if (backend.name === 'redis') describe('Redis specifics', () => {
     it('uses the queue name as the Redis list name, verbatim, when there is no prefix', async () => {
       // A random name, so a real sdxl_queue on this Redis is never touched.
       const name = `pubsub_test_queue_${randomUUID()}`;
@@ -297,6 +306,18 @@ describe.each(backends)('$name backend', (backend) => {
       } finally {
         await raw.del(name);
       }
+    });
+
+    it('keeps one queue epoch across instances until Redis loses its data', async () => {
+      const a = queue();
+      const b = queue();
+      const epoch = await a.epoch();
+      expect(await b.epoch()).toBe(epoch);
+      expect(await a.epoch()).toBe(epoch);
+      await raw.del(`${prefix}genjob:queue-epoch`); // what an empty restart looks like
+      const next = await b.epoch();
+      expect(next).not.toBe(epoch);
+      expect(await a.epoch()).toBe(next);
     });
 
     it('prefixes the list name with keyPrefix', async () => {

@@ -195,8 +195,8 @@ describe.each([
     expect(await response.text()).not.toContain('soon gone');
   });
 
-  it('refuses a tampered signature or a changed path', async (ctx) => {
-    if (!backend.verifiesSignatures) ctx.skip(); // s3rver accepts any SigV4 signature
+  // s3rver accepts any SigV4 signature, so only the backend that verifies its own signatures runs this.
+  if (backend.verifiesSignatures) it('refuses a tampered signature or a changed path', async () => {
     const path = fresh();
     const other = fresh();
     await storage.put('b', path, bytes('mine'), { contentType: 'text/plain' });
