@@ -1,5 +1,4 @@
 import { pino } from 'pino';
-import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import { listen } from './http/listen.js';
 
@@ -9,8 +8,11 @@ export const DEV_USER_ID = '00000000-0000-4000-8000-00000000d3f0';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = pino({ level: config.logLevel });
-  const app = await createApp(config, { logger });
-  const http = await listen(app, config.port, config.host);
+  // Listen first and load the app behind it: health checks answer from the
+  // first moment, and the (slower) app start-up overlaps with the socket setup.
+  const starting = import('./app.js').then(({ createApp }) => createApp(config, { logger }));
+  const http = await listen(starting, config.port, config.host);
+  const app = await starting;
   logger.info({ port: http.port, embedded: config.embedded }, `listening on ${config.publicUrl}`);
 
   // Dev tokens only on the embedded defaults: a production deployment's secret never mints tokens here.

@@ -24,23 +24,48 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Serves an app (HTTP, SSE and graphql-ws) on host:port; port 0 picks a free one. */
-export async function listen(app: App, port: number, host = '0.0.0.0'): Promise<Listening> {
+/**
+ * Serves an app (HTTP, SSE and graphql-ws) on host:port; port 0 picks a free
+ * one. Given a promise, it listens at once: `/health` answers while the app
+ * is still starting, `/ready` says 503 until it is up, and other requests
+ * wait for it. A process that is up answers health checks from its first
+ * moment, and readiness is what load balancers should route on.
+ */
+export async function listen(appOrPromise: App | Promise<App>, port: number, host = '0.0.0.0'): Promise<Listening> {
+  let app: App | undefined;
+  let closeWs: (() => Promise<void>) | undefined;
+  const starting = Promise.resolve(appOrPromise);
   const server = createServer((req, res) => {
-    if (guard(req, res)) void app.yoga(req, res);
+    if (!guard(req, res)) return;
+    if (app) return void app.yoga(req, res);
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/health' || path === '/ready') {
+      res.writeHead(path === '/health' ? 200 : 503, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify(path === '/health' ? { status: 'ok' } : { status: 'starting', failing: ['starting'] }));
+      return;
+    }
+    starting.then(
+      (a) => void a.yoga(req, res),
+      () => res.destroy(),
+    );
   });
-  const closeWs = app.attachWebSockets(server);
+  const attach = (a: App) => {
+    app = a;
+    closeWs = a.attachWebSockets(server);
+  };
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
+  if (!(appOrPromise instanceof Promise)) attach(appOrPromise);
+  else void starting.then(attach, () => {});
   const actual = (server.address() as AddressInfo).port;
   return {
     server,
     port: actual,
     url: `http://127.0.0.1:${actual}`,
     async close() {
-      await closeWs();
+      await closeWs?.();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
