@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import { createDb, type DbHandle } from './db/client.js';
 import { readiness } from './http/health.js';
 import { json } from './http/respond.js';
+import { restPlugin } from './http/rest.js';
 import { workerRoutes } from './http/worker.js';
 import { createMemoryEventBus, createMemoryQueue } from './pubsub/memory.js';
 import { assertRedisReachable, createRedisEventBus, createRedisQueue } from './pubsub/redis.js';
@@ -58,15 +59,8 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     const auth = createAuth({ ...config.jwt, secret });
 
     if (config.redis) await assertRedisReachable(config.redis.url);
-    const dbHandle: DbHandle = await createDb({ url: config.databaseUrl, dataDir: `${config.dataDir}/pglite` });
-    closers.push(() => dbHandle.close());
-
-    const redisOpts = config.redis && { url: config.redis.url, keyPrefix: config.redis.keyPrefix, logger };
-    const queue = redisOpts ? createRedisQueue(redisOpts) : createMemoryQueue();
-    closers.push(() => queue.close());
-    const events = redisOpts ? createRedisEventBus(redisOpts) : createMemoryEventBus();
-    closers.push(() => events.close());
-
+    // The external services are probed before the database opens (an embedded
+    // PGlite takes seconds), so a missing one is reported as soon as possible.
     let storage: Storage;
     let local: LocalStorage | undefined;
     if (config.s3) {
@@ -86,6 +80,15 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       storage = local;
       closers.push(() => storage.close());
     }
+
+    const dbHandle: DbHandle = await createDb({ url: config.databaseUrl, dataDir: `${config.dataDir}/pglite` });
+    closers.push(() => dbHandle.close());
+
+    const redisOpts = config.redis && { url: config.redis.url, keyPrefix: config.redis.keyPrefix, logger };
+    const queue = redisOpts ? createRedisQueue(redisOpts) : createMemoryQueue();
+    closers.push(() => queue.close());
+    const events = redisOpts ? createRedisEventBus(redisOpts) : createMemoryEventBus();
+    closers.push(() => events.close());
 
     const deps: Deps = {
       db: dbHandle.db,
@@ -153,6 +156,11 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     const yoga = createYoga<Record<string, unknown>, Context>({
       schema,
       graphqlEndpoint: '/graphql',
+      // yoga's own health check answers every URL that merely ENDS in its
+      // endpoint, e.g. an upload to `<bucket>/<user>/health` (acknowledged,
+      // never stored). `routes` answers exactly `/health`; a parsed request
+      // URL never ends in a space, so this disables yoga's.
+      healthCheckEndpoint: ' ',
       landingPage: false,
       graphiql: { title: 'Generation jobs API', subscriptionsProtocol: 'WS' },
       logging: {
@@ -161,7 +169,8 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         warn: (...a) => logger.warn(a.map(String).join(' ')),
         error: (...a) => logger.error(a.map(String).join(' ')),
       },
-      plugins: [routes],
+      // The seed's REST door is a plugin of its own: it must also fix yoga's CORS answers (see rest.ts).
+      plugins: [routes, restPlugin({ deps, auth, logger })],
       maskedErrors: {
         // Expected errors (DomainError, graphql-js's own) pass; anything else is
         // logged with an id and replaced by a message that reveals nothing.

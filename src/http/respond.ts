@@ -6,10 +6,21 @@ export function json(body: unknown, status = 200, headers: Record<string, string
   });
 }
 
-/** The seed's error shape: `{ error, success: false, details, debug: { timestamp, errorType } }`. */
-export function seedError(status: number, error: string, details: string, errorType: string): Response {
+/**
+ * The seed's error shape: `{ error, success: false, details, debug: { timestamp, errorType } }`.
+ * `debug` may carry more keys (e.g. the allowed values); `headers` are added to the response.
+ */
+export function seedError(
+  status: number,
+  error: string,
+  details: string,
+  errorType: string,
+  debug: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Response {
   return json(
-    { error, success: false, details, debug: { timestamp: new Date().toISOString(), errorType } },
+    { error, success: false, details, debug: { ...debug, timestamp: new Date().toISOString(), errorType } },
     status,
+    headers,
   );
 }

@@ -48,6 +48,11 @@ export function createS3Storage(opts: S3StorageOptions): Storage {
   if (opts.accessKeyId && opts.secretAccessKey) {
     config.credentials = { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey };
   }
+  // On Node < 22 the SDK prints a nine-line warning about its *future*
+  // releases to stderr when the first client is built. Node 20 is supported
+  // here (package.json engines), and start-up must say at most one clear
+  // line there, so it is off unless the operator set the variable.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const client = new S3Client(config);
   const Bucket = opts.bucket;
   // Flipped off the first time the store answers 501 to If-None-Match.
@@ -140,14 +145,18 @@ export function createS3Storage(opts: S3StorageOptions): Storage {
     try {
       await client.send(new HeadBucketCommand({ Bucket }), { abortSignal: AbortSignal.timeout(PING_TIMEOUT_MS) });
     } catch (err) {
-      const where = `bucket "${Bucket}" (S3_BUCKET) at ${opts.endpoint ?? 'the AWS default endpoint'} (S3_ENDPOINT)`;
+      const where = `bucket "${Bucket}" (S3_BUCKET) at ${opts.endpoint ? redactEndpoint(opts.endpoint) : 'the AWS default endpoint'} (S3_ENDPOINT)`;
       const status = statusOf(err);
       const hint =
         status === 404
           ? 'the bucket does not exist'
           : status === 403 || status === 401
             ? 'access denied; check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY'
-            : (err as Error).message || (err as Error).name;
+            : (err as Error).name === 'CredentialsProviderError'
+              ? 'no credentials; set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY'
+              : status === undefined
+                ? `${(err as Error).message || (err as Error).name} — start the object store or fix S3_ENDPOINT`
+                : (err as Error).message || (err as Error).name;
       throw new Error(`S3 storage is not usable: ${where}: ${hint}`, { cause: err });
     }
   }
@@ -165,6 +174,19 @@ export function createS3Storage(opts: S3StorageOptions): Storage {
       client.destroy();
     },
   };
+}
+
+/** The endpoint without any `user:password@` part, for messages. */
+function redactEndpoint(endpoint: string): string {
+  try {
+    const url = new URL(endpoint);
+    if (!url.username && !url.password) return endpoint;
+    url.username = '';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return endpoint.replace(/\/\/[^/@]*@/, '//');
+  }
 }
 
 function checkTtl(ttlSeconds: number): number {
