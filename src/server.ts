@@ -3,7 +3,7 @@ import { loadConfig } from './config.js';
 import { listen } from './http/listen.js';
 
 /** A fixed id for the development user, so a saved dev token keeps meaning the same account. */
-export const DEV_USER_ID = '00000000-0000-4000-8000-00000000d3f0';
+const DEV_USER_ID = '00000000-0000-4000-8000-00000000d3f0';
 
 async function main(): Promise<void> {
   const config = loadConfig();
