@@ -1,5 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Vite would resolve `graphql` to its ESM build (index.mjs) for our sources
+ * while the packages Node loads itself (graphql-ws, yoga, Pothos) get the CJS
+ * build: two GraphQLError classes, so `instanceof` checks across that line
+ * fail in tests only. Resolve it the way Node (tsx, production) does.
+ */
+const resolve = { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] };
+
 const shared = {
   testTimeout: 30_000,
   hookTimeout: 60_000,
@@ -17,8 +25,8 @@ const shared = {
 export default defineConfig({
   test: {
     projects: [
-      { test: { ...shared, name: 'embedded', include: ['test/**/*.test.ts'], env: { TEST_BACKEND: 'embedded' } } },
-      { test: { ...shared, name: 'production', include: ['test/e2e/**/*.test.ts'], env: { TEST_BACKEND: 'production' } } },
+      { resolve, test: { ...shared, name: 'embedded', include: ['test/**/*.test.ts'], env: { TEST_BACKEND: 'embedded' } } },
+      { resolve, test: { ...shared, name: 'production', include: ['test/e2e/**/*.test.ts'], env: { TEST_BACKEND: 'production' } } },
     ],
   },
 });

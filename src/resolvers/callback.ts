@@ -46,7 +46,25 @@ export function parseCallback(body: unknown): CallbackBody {
       `Invalid callback: ${first.path.join('.') || 'body'}: ${first.message}. Send {"job_id", "status": "processing"|"completed"|"failed", "assets": [...]}.`,
     );
   }
-  return parsed.data;
+  // PostgreSQL text and jsonb cannot hold NUL. The fleet never retries a
+  // callback, so its free text loses the NULs rather than the outcome being
+  // lost to a database error. (Asset paths with NUL are still refused.)
+  const data = parsed.data;
+  return {
+    ...data,
+    error_message: withoutNul(data.error_message),
+    enhancedPrompt: withoutNul(data.enhancedPrompt),
+    metadata: withoutNul(data.metadata),
+  };
+}
+
+function withoutNul<T>(value: T): T {
+  if (typeof value === 'string') return value.replaceAll('\0', '') as T;
+  if (Array.isArray(value)) return value.map(withoutNul) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replaceAll('\0', ''), withoutNul(v)])) as T;
+  }
+  return value;
 }
 
 /**

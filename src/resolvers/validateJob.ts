@@ -52,9 +52,12 @@ export function validateJobRequest(req: QueueJobRequest, userId: string): ValidJ
 
   if (typeof req.prompt !== 'string') throw badInput('prompt is required: a string of 1 to 2000 characters.', { field: 'prompt' });
   const prompt = req.prompt.trim();
-  if (prompt.length < 1 || prompt.length > MAX_PROMPT) {
-    throw badInput(`prompt must be 1 to ${MAX_PROMPT} characters after trimming (got ${prompt.length}).`, { field: 'prompt' });
+  // Characters are code points, so an emoji counts once, not as two UTF-16 units.
+  const length = [...prompt].length;
+  if (length < 1 || length > MAX_PROMPT) {
+    throw badInput(`prompt must be 1 to ${MAX_PROMPT} characters after trimming (got ${length}).`, { field: 'prompt' });
   }
+  refuseNul('prompt', prompt);
 
   const numImages = req.numImages ?? 1;
   if (!entry.allowedNumImages.includes(numImages)) {
@@ -77,10 +80,12 @@ export function validateJobRequest(req: QueueJobRequest, userId: string): ValidJ
   if (req.projectId != null && (req.projectId.length < 1 || req.projectId.length > 200)) {
     throw badInput('projectId must be 1 to 200 characters.', { field: 'projectId' });
   }
+  if (req.projectId != null) refuseNul('projectId', req.projectId);
   const key = req.idempotencyKey ?? null;
   if (key !== null && (key.length < 1 || key.length > 200)) {
     throw badInput('idempotencyKey must be 1 to 200 characters.', { field: 'idempotencyKey' });
   }
+  if (key !== null) refuseNul('idempotencyKey', key);
 
   return {
     entry,
@@ -93,6 +98,13 @@ export function validateJobRequest(req: QueueJobRequest, userId: string): ValidJ
     imageId: req.imageId ?? null,
     idempotencyKey: key,
   };
+}
+
+/** PostgreSQL text cannot hold NUL: refuse it here rather than fail inside the transaction. */
+function refuseNul(field: string, value: string): void {
+  if (value.includes('\0')) {
+    throw badInput(`${field} may not contain NUL (\\u0000) characters; remove them.`, { field });
+  }
 }
 
 function validateReferences(
