@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, fleet, gql, startTestServer, wsClient, type TestServer } from '../helpers/app.js';
-
-const JOB_FIELDS = `id status progress seed numImages jobType queue modelVariant generationTime
-  assets { index bucket path url contentType expiresAt }`;
+import { print } from 'graphql';
+import { collect, fleet, gql, op, startTestServer, wsClient, type TestServer } from '../helpers/app.js';
+import { JobUpdatedDocument, MeDocument, QueueJobDocument, type JobUpdatedSubscription } from '../operations/generated.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -16,16 +15,17 @@ describe('a job from queueJob to signed asset URLs', () => {
   it('SDXL: queue, watch over websockets, pop, upload raw, progress, complete, download', async () => {
     const token = await server.userToken();
     const worker = fleet(server.url, await server.workerToken());
-    const queued = await gql(server.url, token, `mutation($i: QueueJobInput!) { queueJob(input: $i) { job { ${JOB_FIELDS} } queueLength isSDXL } }`, {
-      i: { jobType: 'sdxl_image_fast', prompt: '  a lighthouse at dusk  ', numImages: 3 },
+    const queued = await op(server.url, token, QueueJobDocument, {
+      input: { jobType: 'sdxl_image_fast', prompt: '  a lighthouse at dusk  ', numImages: 3 },
     });
     expect(queued.errors).toBeUndefined();
     const job = queued.data!.queueJob.job;
     expect(job).toMatchObject({ status: 'queued', progress: 0, numImages: 3, queue: 'sdxl_queue', assets: [] });
     expect(queued.data!.queueJob.isSDXL).toBe(true);
+    expect((await op(server.url, token, MeDocument)).data!.me.credits).toBe(100 - 3);
 
     const client = wsClient(server.wsUrl, token);
-    const sub = collect(client, `subscription($id: ID!) { jobUpdated(id: $id) { ${JOB_FIELDS} } }`, { id: job.id });
+    const sub = collect<JobUpdatedSubscription>(client, print(JobUpdatedDocument), { id: job.id });
     await sub.next(1);
     expect(sub.events[0].data!.jobUpdated.status).toBe('queued');
 

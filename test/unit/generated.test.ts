@@ -2,15 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
+import { buildSchema, findBreakingChanges, lexicographicSortSchema, printSchema } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { schema } from '../../src/schema/index.js';
-
-// Pothos builds the schema with the CommonJS copy of graphql-js under vitest;
-// use that same copy here (two copies refuse each other's types).
-const { buildSchema, findBreakingChanges, lexicographicSortSchema, printSchema } = createRequire(import.meta.url)(
-  'graphql',
-) as typeof import('graphql');
 
 describe('generated files are current', () => {
   it('schema.graphql is what Pothos builds (run `npm run codegen` after changing src/schema)', () => {
