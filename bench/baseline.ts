@@ -1,0 +1,281 @@
+/**
+ * The bare baseline for queueJob (BENCHMARKS.md, measurement 2): the same work
+ * without GraphQL. A plain node:http handler that
+ *
+ *   - verifies the same token (jose jwtVerify, HS256 pinned, `sub` a UUID),
+ *   - builds the same worker payload (same fields, same negative prompt),
+ *   - runs the same transaction through the same drizzle tables and driver
+ *     (src/db/client.ts: postgres.js pool of 10, or PGlite in DATA_DIR):
+ *     user upsert, conditional debit, job row, image rows, usage log,
+ *   - and pushes the payload with the same LPUSH (ioredis on REDIS_URL, or an
+ *     in-process list on the embedded defaults, as src/pubsub/memory.ts).
+ *
+ * It leaves out only what the product adds on top of that work: request
+ * parsing/validation/execution by GraphQL, the content-policy check, the
+ * post-push `dispatched_at` UPDATE and the two PUBLISHes of the change.
+ *
+ *   POST /queue  {"jobType","prompt","numImages"}  Authorization: Bearer <user token>
+ *        → {"id","queueLength"}
+ *   GET  /health → 200
+ *   GET  /verify → {"db": [job ids], "queue": [job ids in sdxl_queue/wan_queue] | null}
+ *
+ * Environment: PORT, JWT_SECRET, STARTING_CREDITS, and DATABASE_URL +
+ * REDIS_URL (+ REDIS_KEY_PREFIX), or DATA_DIR for the embedded defaults.
+ *
+ * BASELINE_VARIANT=one-statement (an experiment, never the reference figure):
+ * the same rows written by ONE SQL statement — the debit as an upsert with a
+ * condition, the job, image and usage-log inserts as data-modifying CTEs
+ * hanging off it — i.e. one round trip instead of seven. It measures what
+ * such a change to queueJob's transaction would be worth.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { and, eq, gte, sql } from 'drizzle-orm';
+import { Redis } from 'ioredis';
+import { jwtVerify } from 'jose';
+import { createDb } from '../src/db/client.js';
+import { images, jobs, usageLogs, users } from '../src/db/schema.js';
+import { CATALOG, expectedTimeOf, isJobType, priceOf } from '../src/resolvers/catalog.js';
+import { buildNegativePrompt } from '../src/resolvers/negativePrompt.js';
+
+const env = process.env;
+const port = Number(env.PORT ?? 4100);
+const secret = new TextEncoder().encode(env.JWT_SECRET ?? '');
+const startingCredits = Number(env.STARTING_CREDITS ?? 100);
+const prefix = env.REDIS_KEY_PREFIX ?? '';
+const variant = env.BASELINE_VARIANT ?? 'same-work';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const dbHandle = await createDb({ url: env.DATABASE_URL, dataDir: `${env.DATA_DIR ?? './data'}/pglite` });
+const db = dbHandle.db;
+const redis = env.REDIS_URL ? new Redis(env.REDIS_URL) : null;
+const lists = new Map<string, string[]>();
+
+async function lpush(queue: string, payload: string): Promise<number> {
+  if (redis) return redis.lpush(prefix + queue, payload);
+  let list = lists.get(queue);
+  if (!list) lists.set(queue, (list = []));
+  list.push(payload);
+  return list.length;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function queue(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+  if (!m) return send(res, 401, { error: 'missing token' });
+  let userId: string;
+  try {
+    const { payload } = await jwtVerify(m[1]!, secret, { algorithms: ['HS256'] });
+    if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) return send(res, 401, { error: 'bad sub' });
+    userId = payload.sub.toLowerCase();
+  } catch {
+    return send(res, 401, { error: 'invalid token' });
+  }
+  const input = JSON.parse(await readBody(req)) as { jobType: string; prompt: string; numImages?: number };
+  if (!isJobType(input.jobType)) return send(res, 400, { error: 'unknown jobType' });
+  const entry = CATALOG[input.jobType];
+  const prompt = String(input.prompt).trim();
+  const numImages = input.numImages ?? 1;
+  const cost = priceOf(entry, numImages);
+  const jobId = randomUUID();
+  const now = new Date();
+  const outputIds = Array.from({ length: numImages }, () => randomUUID());
+  const negativePrompt = entry.negativePromptSupported ? buildNegativePrompt(prompt) : undefined;
+  const payload = {
+    id: jobId,
+    type: entry.jobType,
+    prompt,
+    user_id: userId,
+    config: {
+      num_images: numImages,
+      size: entry.sample.size,
+      sample_steps: entry.sample.sample_steps,
+      sample_guide_scale: entry.sample.sample_guide_scale,
+      sample_solver: entry.sample.sample_solver,
+      sample_shift: entry.sample.sample_shift,
+      frame_num: entry.sample.frame_num,
+      enhance_prompt: entry.sample.enhance_prompt,
+      expected_time: expectedTimeOf(entry, numImages),
+      content_type: entry.format,
+      file_extension: entry.fileExtension,
+    },
+    ...(negativePrompt ? { negative_prompt: negativePrompt } : {}),
+    video_id: entry.queue === 'wan_queue' ? outputIds[0] : null,
+    image_id: entry.format === 'image' ? outputIds[0] : null,
+    bucket: entry.bucket,
+    model_variant: entry.modelVariant,
+    character_id: null,
+    created_at: now.toISOString(),
+    metadata: {},
+  };
+  const payloadJson = JSON.stringify(payload);
+  const jobMetadata = {
+    model_variant: entry.modelVariant,
+    queue: entry.queue,
+    ...(negativePrompt ? { negative_prompt: negativePrompt } : {}),
+    seed: null,
+    num_images: numImages,
+    references: [],
+    expected_generation_time: expectedTimeOf(entry, numImages),
+    content_type: entry.format,
+    file_extension: entry.fileExtension,
+    credits: cost,
+    dual_worker_routing: true,
+    negative_prompt_supported: entry.negativePromptSupported,
+    edge_function_version: '3.0.0',
+  };
+  const imageMetadata = (i: number) => ({
+    model_type: entry.modelType,
+    is_sdxl: entry.queue === 'sdxl_queue',
+    is_enhanced: entry.enhanced,
+    image_index: i,
+    total_images: numImages,
+    original_job_id: jobId,
+  });
+  const usageMetadata = {
+    job_id: jobId,
+    project_id: null,
+    image_id: outputIds[0],
+    video_id: null,
+    job_type: entry.jobType,
+    model_type: entry.modelType,
+    model_variant: entry.modelVariant,
+    queue: entry.queue,
+    dual_worker_routing: true,
+    negative_prompt_supported: entry.negativePromptSupported,
+    usage_timestamp: now.toISOString(),
+  };
+
+  /** The experiment: every row in one statement (one image per job here, as the bench queues). */
+  async function oneStatement(): Promise<boolean> {
+    const rows = await db.execute<{ id: string }>(sql`
+      with debit as (
+        insert into users (id, credits)
+          select ${userId}::uuid, ${startingCredits - cost}::int where ${startingCredits}::int >= ${cost}::int
+        on conflict (id) do update set credits = users.credits - ${cost}::int where users.credits >= ${cost}::int
+        returning credits
+      ), job as (
+        insert into jobs (id, user_id, job_type, format, quality, status, prompt, negative_prompt, seed, num_images,
+                          "references", project_id, video_id, image_id, idempotency_key, credit_cost,
+                          expected_generation_time, metadata, payload, dispatch_lease_until, created_at, updated_at)
+        select ${jobId}::uuid, ${userId}::uuid, ${entry.jobType}, ${entry.format}, ${entry.quality}, 'queued', ${prompt},
+               ${negativePrompt ?? null}, null, ${numImages}::int, '[]'::jsonb, null, null, ${outputIds[0]}::uuid, null,
+               ${cost}::int, ${expectedTimeOf(entry, numImages)}::int, ${JSON.stringify(jobMetadata)}::jsonb, ${payloadJson},
+               ${new Date(now.getTime() + 30_000).toISOString()}::timestamptz, ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
+        from debit
+        returning id
+      ), image as (
+        insert into images (id, job_id, user_id, image_index, bucket, status, metadata)
+        select ${outputIds[0]}::uuid, job.id, ${userId}::uuid, 0, ${entry.bucket}, 'queued', ${JSON.stringify(imageMetadata(0))}::jsonb from job
+      ), usage as (
+        insert into usage_logs (id, user_id, action, credits_consumed, metadata)
+        select ${randomUUID()}::uuid, ${userId}::uuid, 'queue_job', ${cost}::int, ${JSON.stringify(usageMetadata)}::jsonb from job
+      )
+      select id from job`);
+    const list = Array.isArray(rows) ? rows : (rows as unknown as { rows: unknown[] }).rows;
+    return list.length === 1;
+  }
+
+  const ok = variant === 'one-statement' ? await oneStatement() : await db.transaction(async (tx) => {
+    await tx.insert(users).values({ id: userId, credits: startingCredits }).onConflictDoNothing();
+    const debited = await tx
+      .update(users)
+      .set({ credits: sql`${users.credits} - ${cost}` })
+      .where(and(eq(users.id, userId), gte(users.credits, cost)))
+      .returning({ credits: users.credits });
+    if (debited.length === 0) return false;
+    await tx
+      .insert(jobs)
+      .values({
+        id: jobId,
+        userId,
+        jobType: entry.jobType,
+        format: entry.format,
+        quality: entry.quality,
+        status: 'queued',
+        prompt,
+        negativePrompt: negativePrompt ?? null,
+        seed: null,
+        numImages,
+        references: [],
+        projectId: null,
+        videoId: null,
+        imageId: outputIds[0],
+        idempotencyKey: null,
+        creditCost: cost,
+        expectedGenerationTime: expectedTimeOf(entry, numImages),
+        metadata: jobMetadata,
+        payload: payloadJson,
+        dispatchLeaseUntil: new Date(now.getTime() + 30_000),
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning();
+    await tx.insert(images).values(
+      outputIds.map((id, i) => ({
+        id,
+        jobId,
+        userId,
+        imageIndex: i,
+        bucket: entry.bucket,
+        status: 'queued',
+        metadata: imageMetadata(i),
+      })),
+    );
+    await tx.insert(usageLogs).values({
+      id: randomUUID(),
+      userId,
+      action: 'queue_job',
+      creditsConsumed: cost,
+      metadata: usageMetadata,
+    });
+    return true;
+  });
+  if (!ok) return send(res, 402, { error: 'insufficient credits' });
+  const queueLength = await lpush(entry.queue, payloadJson);
+  send(res, 200, { id: jobId, queueLength });
+}
+
+async function verify(res: ServerResponse): Promise<void> {
+  const rows = await db.select({ id: jobs.id }).from(jobs);
+  const queued = redis ? null : [...lists.values()].flat().map((p) => (JSON.parse(p) as { id: string }).id);
+  send(res, 200, { db: rows.map((r) => r.id), queue: queued });
+}
+
+const server = createServer((req, res) => {
+  const path = (req.url ?? '/').split('?')[0];
+  const handle =
+    req.method === 'POST' && path === '/queue'
+      ? queue(req, res)
+      : path === '/health'
+        ? Promise.resolve(send(res, 200, { status: 'ok' }))
+        : path === '/verify'
+          ? verify(res)
+          : Promise.resolve(send(res, 404, { error: 'not found' }));
+  handle.catch((err: unknown) => {
+    process.stderr.write(`baseline: ${err instanceof Error ? err.stack : String(err)}\n`);
+    if (!res.headersSent) send(res, 500, { error: String(err) });
+  });
+});
+server.listen(port, '127.0.0.1');
+
+const stop = async () => {
+  server.closeAllConnections();
+  server.close();
+  redis?.disconnect();
+  await dbHandle.close();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());
