@@ -54,17 +54,34 @@ export function createAuth(opts: AuthOptions): Auth {
     }
   }
 
+  // Clients and workers send the same token on every request; verifying it
+  // once per few minutes, not per request, saves a signature check (HMAC or
+  // RSA) on the hot path. Entries never outlive the token's own expiry.
+  const cache = new Map<string, { principal: Principal; until: number }>();
+  const CACHE_MS = 5 * 60_000;
+  const CACHE_MAX = 10_000;
+
+  async function principalOf(token: string): Promise<{ principal: Principal; exp?: number }> {
+    const payload = await verifyPayload(token);
+    const role = typeof payload.role === 'string' ? payload.role : undefined;
+    if (role === 'worker' || role === 'service_role') {
+      return { principal: { kind: 'worker', id: typeof payload.sub === 'string' ? payload.sub : null }, exp: payload.exp };
+    }
+    if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) {
+      throw new AuthError('The token has no user id: its "sub" claim must be a UUID.');
+    }
+    return { principal: { kind: 'user', id: payload.sub.toLowerCase(), admin: role === 'admin' }, exp: payload.exp };
+  }
+
   return {
     async verify(token) {
-      const payload = await verifyPayload(token);
-      const role = typeof payload.role === 'string' ? payload.role : undefined;
-      if (role === 'worker' || role === 'service_role') {
-        return { kind: 'worker', id: typeof payload.sub === 'string' ? payload.sub : null };
-      }
-      if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) {
-        throw new AuthError('The token has no user id: its "sub" claim must be a UUID.');
-      }
-      return { kind: 'user', id: payload.sub.toLowerCase(), admin: role === 'admin' };
+      const now = Date.now();
+      const hit = cache.get(token);
+      if (hit && hit.until > now) return hit.principal;
+      const { principal, exp } = await principalOf(token);
+      if (cache.size >= CACHE_MAX) cache.clear();
+      cache.set(token, { principal, until: Math.min(now + CACHE_MS, exp === undefined ? Infinity : exp * 1000) });
+      return principal;
     },
     async sign(claims, expiresIn = '30d') {
       if (!secretKey) throw new Error('Cannot issue tokens without JWT_SECRET.');

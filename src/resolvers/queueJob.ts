@@ -58,21 +58,13 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
   let row: JobRow;
   try {
     row = await deps.db.transaction(async (tx) => {
-      await tx.insert(users).values({ id: userId, credits: deps.settings.startingCredits }).onConflictDoNothing();
-      const debited = await tx
+      const createUser = tx.insert(users).values({ id: userId, credits: deps.settings.startingCredits }).onConflictDoNothing();
+      const debit = tx
         .update(users)
         .set({ credits: sql`${users.credits} - ${cost}` })
         .where(and(eq(users.id, userId), gte(users.credits, cost)))
         .returning({ credits: users.credits });
-      if (debited.length === 0) {
-        const [u] = await tx.select({ credits: users.credits }).from(users).where(eq(users.id, userId));
-        throw new DomainError(
-          'INSUFFICIENT_CREDITS',
-          `This job costs ${cost} credits and you have ${u?.credits ?? 0}. Choose a cheaper job type or fewer images, or add credits.`,
-          { required: cost, available: u?.credits ?? 0 },
-        );
-      }
-      const [inserted] = await tx
+      const insertJob = tx
         .insert(jobs)
         .values({
           id: jobId,
@@ -100,36 +92,35 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
           updatedAt: now,
         })
         .returning();
-      if (entry.format === 'video') {
-        await tx.insert(videos).values({
-          id: outputIds[0],
-          jobId,
-          userId,
-          bucket: entry.bucket,
-          status: 'queued',
-          metadata: { model_type: entry.modelType, is_enhanced: entry.enhanced, original_job_id: jobId },
-        });
-      } else {
-        await tx.insert(images).values(
-          outputIds.map((id, i) => ({
-            id,
-            jobId,
-            userId,
-            imageIndex: i,
-            bucket: entry.bucket,
-            status: 'queued',
-            metadata: {
-              model_type: entry.modelType,
-              is_sdxl: entry.queue === 'sdxl_queue',
-              is_enhanced: entry.enhanced,
-              image_index: i,
-              total_images: input.numImages,
-              original_job_id: jobId,
-            },
-          })),
-        );
-      }
-      await tx.insert(usageLogs).values({
+      const insertOutputs =
+        entry.format === 'video'
+          ? tx.insert(videos).values({
+              id: outputIds[0],
+              jobId,
+              userId,
+              bucket: entry.bucket,
+              status: 'queued',
+              metadata: { model_type: entry.modelType, is_enhanced: entry.enhanced, original_job_id: jobId },
+            })
+          : tx.insert(images).values(
+              outputIds.map((id, i) => ({
+                id,
+                jobId,
+                userId,
+                imageIndex: i,
+                bucket: entry.bucket,
+                status: 'queued',
+                metadata: {
+                  model_type: entry.modelType,
+                  is_sdxl: entry.queue === 'sdxl_queue',
+                  is_enhanced: entry.enhanced,
+                  image_index: i,
+                  total_images: input.numImages,
+                  original_job_id: jobId,
+                },
+              })),
+            );
+      const insertUsage = tx.insert(usageLogs).values({
         id: randomUUID(),
         userId,
         action: 'queue_job',
@@ -148,6 +139,18 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
           usage_timestamp: now.toISOString(),
         },
       });
+      // Issued together, so postgres.js pipelines them on the transaction's
+      // connection: one network round trip instead of five. They run in the
+      // order given; a short balance is seen afterwards and rolls it all back.
+      const [, debited, [inserted]] = await Promise.all([createUser, debit, insertJob, insertOutputs, insertUsage]);
+      if (debited.length === 0) {
+        const [u] = await tx.select({ credits: users.credits }).from(users).where(eq(users.id, userId));
+        throw new DomainError(
+          'INSUFFICIENT_CREDITS',
+          `This job costs ${cost} credits and you have ${u?.credits ?? 0}. Choose a cheaper job type or fewer images, or add credits.`,
+          { required: cost, available: u?.credits ?? 0 },
+        );
+      }
       return inserted;
     });
   } catch (err) {
