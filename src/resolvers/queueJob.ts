@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, gte, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
+import { insertFrom } from '../db/insertFrom.js';
 import { images, jobs, usageLogs, users, videos, type JobRow } from '../db/schema.js';
 import { CATALOG, expectedTimeOf, priceOf, type JobType, type JobTypeEntry } from './catalog.js';
 import { checkContentPolicy } from './contentPolicy.js';
@@ -55,104 +56,120 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
   );
   const payload = await buildPayload(deps, jobId, userId, input, outputIds, now);
 
+  const jobValues = {
+    id: jobId,
+    userId,
+    jobType: entry.jobType,
+    format: entry.format,
+    quality: entry.quality,
+    status: 'queued',
+    prompt: input.prompt,
+    negativePrompt: payload.negative_prompt ?? null,
+    seed: input.seed,
+    numImages: input.numImages,
+    references: input.references,
+    projectId: input.projectId,
+    videoId: entry.format === 'video' ? outputIds[0] : null,
+    imageId: entry.format === 'image' ? outputIds[0] : null,
+    idempotencyKey: input.idempotencyKey,
+    creditCost: cost,
+    expectedGenerationTime: expectedTimeOf(entry, input.numImages),
+    metadata: jobMetadata(input, payload, cost),
+    payload: JSON.stringify(payload),
+    // Holds off the dispatcher while this request pushes the payload itself.
+    dispatchLeaseUntil: new Date(now.getTime() + 30_000),
+    createdAt: now,
+    updatedAt: now,
+  } satisfies typeof jobs.$inferInsert;
+  const outputRows = outputIds.map((id, i) => ({
+    id,
+    jobId,
+    userId,
+    bucket: entry.bucket,
+    status: 'queued',
+    metadata:
+      entry.format === 'video'
+        ? { model_type: entry.modelType, is_enhanced: entry.enhanced, original_job_id: jobId }
+        : {
+            model_type: entry.modelType,
+            is_sdxl: entry.queue === 'sdxl_queue',
+            is_enhanced: entry.enhanced,
+            image_index: i,
+            total_images: input.numImages,
+            original_job_id: jobId,
+          },
+    createdAt: now,
+    updatedAt: now,
+  }));
+  const usageRow = {
+    id: randomUUID(),
+    userId,
+    action: 'queue_job',
+    creditsConsumed: cost,
+    metadata: {
+      job_id: jobId,
+      project_id: input.projectId,
+      image_id: entry.format === 'image' ? outputIds[0] : null,
+      video_id: entry.format === 'video' ? outputIds[0] : null,
+      job_type: entry.jobType,
+      model_type: entry.modelType,
+      model_variant: entry.modelVariant,
+      queue: entry.queue,
+      dual_worker_routing: true,
+      negative_prompt_supported: entry.negativePromptSupported,
+      usage_timestamp: now.toISOString(),
+    },
+    createdAt: now,
+  };
+
+  // ONE statement, so one round trip and atomic without BEGIN/COMMIT: the
+  // debit (creating the user on first sight) returns a row only when the
+  // credits suffice, and the job, its outputs and its usage log are inserted
+  // from that row, so a short balance writes nothing at all.
+  const start = deps.settings.startingCredits;
+  const debit = sql`debit as (
+      insert into ${users} (id, credits)
+        select ${userId}::uuid, ${start - cost}::int
+        where ${start}::int >= ${cost}::int or exists (select 1 from ${users} where id = ${userId}::uuid)
+      on conflict (id) do update set credits = ${users}.credits - ${cost}::int where ${users}.credits >= ${cost}::int
+      returning credits
+    )`;
+  const outputs =
+    entry.format === 'video'
+      ? insertFrom(videos, [outputRows[0]], sql`job`)
+      : insertFrom(images, outputRows.map((r, i) => ({ ...r, imageIndex: i })), sql`job`);
+  const statement = sql`with ${debit},
+    job as (${insertFrom(jobs, [jobValues], sql`debit`)} returning id),
+    outputs as (${outputs}),
+    usage as (${insertFrom(usageLogs, [usageRow], sql`job`)})
+    select credits from debit`;
+
   let row: JobRow;
   try {
-    row = await deps.db.transaction(async (tx) => {
-      const createUser = tx.insert(users).values({ id: userId, credits: deps.settings.startingCredits }).onConflictDoNothing();
-      const debit = tx
-        .update(users)
-        .set({ credits: sql`${users.credits} - ${cost}` })
-        .where(and(eq(users.id, userId), gte(users.credits, cost)))
-        .returning({ credits: users.credits });
-      const insertJob = tx
-        .insert(jobs)
-        .values({
-          id: jobId,
-          userId,
-          jobType: entry.jobType,
-          format: entry.format,
-          quality: entry.quality,
-          status: 'queued',
-          prompt: input.prompt,
-          negativePrompt: payload.negative_prompt ?? null,
-          seed: input.seed,
-          numImages: input.numImages,
-          references: input.references,
-          projectId: input.projectId,
-          videoId: entry.format === 'video' ? outputIds[0] : null,
-          imageId: entry.format === 'image' ? outputIds[0] : null,
-          idempotencyKey: input.idempotencyKey,
-          creditCost: cost,
-          expectedGenerationTime: expectedTimeOf(entry, input.numImages),
-          metadata: jobMetadata(input, payload, cost),
-          payload: JSON.stringify(payload),
-          // Holds off the dispatcher while this request pushes the payload itself.
-          dispatchLeaseUntil: new Date(now.getTime() + 30_000),
-          createdAt: now,
-          updatedAt: now,
-        })
-        .returning();
-      const insertOutputs =
-        entry.format === 'video'
-          ? tx.insert(videos).values({
-              id: outputIds[0],
-              jobId,
-              userId,
-              bucket: entry.bucket,
-              status: 'queued',
-              metadata: { model_type: entry.modelType, is_enhanced: entry.enhanced, original_job_id: jobId },
-            })
-          : tx.insert(images).values(
-              outputIds.map((id, i) => ({
-                id,
-                jobId,
-                userId,
-                imageIndex: i,
-                bucket: entry.bucket,
-                status: 'queued',
-                metadata: {
-                  model_type: entry.modelType,
-                  is_sdxl: entry.queue === 'sdxl_queue',
-                  is_enhanced: entry.enhanced,
-                  image_index: i,
-                  total_images: input.numImages,
-                  original_job_id: jobId,
-                },
-              })),
-            );
-      const insertUsage = tx.insert(usageLogs).values({
-        id: randomUUID(),
-        userId,
-        action: 'queue_job',
-        creditsConsumed: cost,
-        metadata: {
-          job_id: jobId,
-          project_id: input.projectId,
-          image_id: entry.format === 'image' ? outputIds[0] : null,
-          video_id: entry.format === 'video' ? outputIds[0] : null,
-          job_type: entry.jobType,
-          model_type: entry.modelType,
-          model_variant: entry.modelVariant,
-          queue: entry.queue,
-          dual_worker_routing: true,
-          negative_prompt_supported: entry.negativePromptSupported,
-          usage_timestamp: now.toISOString(),
-        },
-      });
-      // Issued together, so postgres.js pipelines them on the transaction's
-      // connection: one network round trip instead of five. They run in the
-      // order given; a short balance is seen afterwards and rolls it all back.
-      const [, debited, [inserted]] = await Promise.all([createUser, debit, insertJob, insertOutputs, insertUsage]);
-      if (debited.length === 0) {
-        const [u] = await tx.select({ credits: users.credits }).from(users).where(eq(users.id, userId));
-        throw new DomainError(
-          'INSUFFICIENT_CREDITS',
-          `This job costs ${cost} credits and you have ${u?.credits ?? 0}. Choose a cheaper job type or fewer images, or add credits.`,
-          { required: cost, available: u?.credits ?? 0 },
-        );
-      }
-      return inserted;
-    });
+    const debited = rowsOf(await deps.db.execute(statement));
+    if (debited.length === 0) {
+      const [u] = await deps.db.select({ credits: users.credits }).from(users).where(eq(users.id, userId));
+      const available = u?.credits ?? start;
+      throw new DomainError(
+        'INSUFFICIENT_CREDITS',
+        `This job costs ${cost} credits and you have ${available}. Choose a cheaper job type or fewer images, or add credits.`,
+        { required: cost, available },
+      );
+    }
+    row = {
+      ...jobValues,
+      progress: 0,
+      version: 1,
+      refundedAt: null,
+      errorMessage: null,
+      enhancedPrompt: null,
+      generationTime: null,
+      dispatchedAt: null,
+      dispatchEpoch: null,
+      pickedAt: null,
+      startedAt: null,
+      completedAt: null,
+    };
   } catch (err) {
     // Two requests with one idempotency key raced: the loser's transaction
     // rolled back (no debit); answer with the winner's job.
@@ -181,6 +198,11 @@ async function replay(deps: Deps, row: JobRow): Promise<QueueJobResult> {
   const entry = CATALOG[row.jobType as JobType];
   const queueLength = await deps.queue.length(entry.queue).catch(() => 0);
   return { job: await viewOf(deps.db, row), queueLength, entry, created: false };
+}
+
+/** postgres.js returns the rows as the result; PGlite wraps them in `{ rows }`. */
+function rowsOf(result: unknown): unknown[] {
+  return Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? []);
 }
 
 function isUniqueViolation(err: unknown): boolean {

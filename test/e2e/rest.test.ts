@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -452,17 +453,17 @@ describe('POST /functions/v1/queue-job: errors in the seed shape, and nothing ch
 
   it('500 masked with an error id when something unexpected fails', async () => {
     const before = await snapshot(userId, token);
+    // A real fault, no mocks: the usage log's table is missing for one request.
     const db = server.app.deps.db;
-    const original = db.transaction;
-    db.transaction = (() => Promise.reject(new Error('secret internal detail'))) as typeof db.transaction;
+    await db.execute(sql.raw('alter table usage_logs rename to usage_logs_hidden_by_rest_test'));
     let res: Response;
     try {
       res = await post({ jobType: 'image_fast', metadata: { prompt: 'x' } }, token);
     } finally {
-      db.transaction = original;
+      await db.execute(sql.raw('alter table usage_logs_hidden_by_rest_test rename to usage_logs'));
     }
     const body = await rejected(res, 500, 'INTERNAL_SERVER_ERROR', before);
-    expect(JSON.stringify(body)).not.toContain('secret internal detail');
+    expect(JSON.stringify(body)).not.toMatch(/usage_logs|relation|insert/i);
     expect(body.error).toBe('Internal server error');
     expect(body.debug.errorId).toMatch(UUID);
     expect(body.details).toContain(body.debug.errorId);
