@@ -37,7 +37,7 @@ const HELP = `npm run bench -- [flags]
   --cold-runs N           cold starts on existing data (default 3)
   --no-first-boot         skip the first-boot (empty DATA_DIR) cold start
   --cpu-prof DIR          run measured servers under node --cpu-prof, profiles into DIR
-  --baseline-variants L   also measure these baseline variants (experiment): one-statement
+  --baseline-variants L   also measure these baseline variants (experiment): transaction
   --share-server          one server per backend for callbacks, scale and pickup (default in smoke mode)
   --name NAME             results file name (default full, or smoke)
   --out DIR               results directory (default bench/results)
@@ -90,7 +90,7 @@ function parseArgs(argv: string[]): Options {
   const backends = list('backends', 'embedded,production') as BackendName[];
   for (const b of backends) if (b !== 'embedded' && b !== 'production') throw new Error(`--backends: unknown backend ${b}`);
   const variants = list('baseline-variants', '');
-  for (const v of variants) if (v !== 'one-statement') throw new Error(`--baseline-variants: unknown variant ${v} (use one-statement)`);
+  for (const v of variants) if (v !== 'transaction') throw new Error(`--baseline-variants: unknown variant ${v} (use transaction)`);
   const md = str('markdown', smoke ? 'none' : 'BENCHMARKS.md');
   const prof = str('cpu-prof', '');
   const opts: Options = {

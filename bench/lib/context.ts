@@ -27,7 +27,7 @@ export interface Options {
   maxMinutes: number;
   waitIdleMinutes: number;
   shareServer: boolean;
-  /** Extra baseline variants to measure (experiments): `one-statement`. */
+  /** Extra baseline variants to measure (experiments): `transaction`. */
   baselineVariants: string[];
   pgAdminUrl: string;
   redisUrl: string;

@@ -7,7 +7,7 @@ import { CATALOG, expectedTimeOf, priceOf, type JobType, type JobTypeEntry } fro
 import { checkContentPolicy } from './contentPolicy.js';
 import type { Deps } from './deps.js';
 import { DomainError } from './errors.js';
-import { viewOf, type JobView } from './jobView.js';
+import { toView, viewOf, type JobView } from './jobView.js';
 import { buildNegativePrompt } from './negativePrompt.js';
 import { publishJob } from './publish.js';
 import { dispatchJob } from './dispatch.js';
@@ -25,9 +25,10 @@ export interface QueueJobResult {
 }
 
 /**
- * Queues a generation job: validate, check policy, then in ONE transaction
- * debit credits and write the job, its placeholder outputs and its usage log;
- * after commit, push the worker payload (or leave it to the dispatcher).
+ * Queues a generation job: validate, check policy, then in one atomic SQL
+ * statement debit credits and write the job, its placeholder outputs and its
+ * usage log; after that, push the worker payload (or leave it to the
+ * dispatcher).
  */
 export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest): Promise<QueueJobResult> {
   const input = validateJobRequest(req, userId);
@@ -171,8 +172,8 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
       completedAt: null,
     };
   } catch (err) {
-    // Two requests with one idempotency key raced: the loser's transaction
-    // rolled back (no debit); answer with the winner's job.
+    // Two requests with one idempotency key raced: the loser's statement
+    // failed as a whole (no debit); answer with the winner's job.
     if (input.idempotencyKey && isUniqueViolation(err)) {
       const existing = await findByKey(deps.db, userId, input.idempotencyKey);
       if (existing) return replay(deps, existing);
@@ -181,7 +182,7 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
   }
 
   const queueLength = await dispatchJob(deps, row);
-  const view = await viewOf(deps.db, { ...row, dispatchedAt: queueLength === null ? null : new Date() });
+  const view = toView({ ...row, dispatchedAt: queueLength === null ? null : new Date() }, []);
   await publishJob(deps.events, deps.logger, view);
   return { job: view, queueLength: queueLength ?? 0, entry, created: true };
 }
