@@ -16,7 +16,7 @@ import { createMemoryEventBus, createMemoryQueue } from './pubsub/memory.js';
 import { assertRedisReachable, createRedisEventBus, createRedisQueue } from './pubsub/redis.js';
 import type { Deps } from './resolvers/deps.js';
 import { DomainError, ERROR_CODES } from './resolvers/errors.js';
-import { startSweeper, type Sweeper } from './resolvers/sweeper.js';
+import { startSweeper } from './resolvers/sweeper.js';
 import type { Context } from './schema/context.js';
 import { schema } from './schema/index.js';
 import { createLocalStorage, type LocalStorage } from './storage/local.js';
@@ -32,14 +32,11 @@ export interface App {
   attachWebSockets(server: Server): () => Promise<void>;
   deps: Deps;
   auth: Auth;
-  sweeper: Sweeper;
   close(): Promise<void>;
 }
 
 export interface CreateAppOptions {
   logger?: Logger;
-  /** Start the periodic dispatcher/sweeper (default true). */
-  sweeper?: boolean;
 }
 
 /**
@@ -100,13 +97,11 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         startingCredits: config.startingCredits,
         signedUrlTtl: config.signedUrlTtl,
         jobTimeoutGrace: config.jobTimeoutGrace,
-        publicUrl: config.publicUrl,
       },
     };
 
     const sweeper = startSweeper(deps, config.sweepIntervalMs);
     closers.push(() => sweeper.close());
-    if (opts.sweeper === false) await sweeper.close();
 
     const worker = workerRoutes({ deps, auth, maxUploadBytes: config.maxUploadBytes, logger });
     const ready = () =>
@@ -247,7 +242,6 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       },
       deps,
       auth,
-      sweeper,
       close: closeAll,
     };
   } catch (err) {

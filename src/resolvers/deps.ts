@@ -15,7 +15,5 @@ export interface Deps {
     startingCredits: number;
     signedUrlTtl: number;
     jobTimeoutGrace: number;
-    /** Base URL of this server, for reference-image URLs handed to workers. */
-    publicUrl: string;
   };
 }

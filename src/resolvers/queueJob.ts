@@ -20,8 +20,6 @@ export interface QueueJobResult {
   job: JobView;
   queueLength: number;
   entry: JobTypeEntry;
-  /** False when an idempotency key returned an earlier job. */
-  created: boolean;
 }
 
 /**
@@ -184,7 +182,7 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
   const queueLength = await dispatchJob(deps, row);
   const view = toView({ ...row, dispatchedAt: queueLength === null ? null : new Date() }, []);
   await publishJob(deps.events, deps.logger, view);
-  return { job: view, queueLength: queueLength ?? 0, entry, created: true };
+  return { job: view, queueLength: queueLength ?? 0, entry };
 }
 
 async function findByKey(db: Db, userId: string, key: string): Promise<JobRow | undefined> {
@@ -198,7 +196,7 @@ async function findByKey(db: Db, userId: string, key: string): Promise<JobRow | 
 async function replay(deps: Deps, row: JobRow): Promise<QueueJobResult> {
   const entry = CATALOG[row.jobType as JobType];
   const queueLength = await deps.queue.length(entry.queue).catch(() => 0);
-  return { job: await viewOf(deps.db, row), queueLength, entry, created: false };
+  return { job: await viewOf(deps.db, row), queueLength, entry };
 }
 
 /** postgres.js returns the rows as the result; PGlite wraps them in `{ rows }`. */

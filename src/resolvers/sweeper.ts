@@ -45,32 +45,33 @@ export async function failStuckJobs(deps: Deps, limit = 100): Promise<number> {
 }
 
 export interface Sweeper {
-  /** Runs one pass now (tests and start-up). */
-  runOnce(): Promise<{ dispatched: number; failed: number }>;
   close(): Promise<void>;
 }
 
-/** Periodic work: pushes owed jobs and ends stuck ones. */
+/**
+ * Periodic work: re-owes jobs a restarted queue lost, pushes owed jobs and
+ * ends stuck ones. Runs at once (a restarted process recovers without
+ * waiting an interval), then every `intervalMs`; passes never overlap.
+ */
 export function startSweeper(deps: Deps, intervalMs: number): Sweeper {
-  let running: Promise<{ dispatched: number; failed: number }> | null = null;
-  const runOnce = () => {
+  let running: Promise<void> | null = null;
+  const run = () => {
     running ??= (async () => {
       try {
         await requeueLostJobs(deps);
-        return { dispatched: await dispatchOwedJobs(deps), failed: await failStuckJobs(deps) };
+        await dispatchOwedJobs(deps);
+        await failStuckJobs(deps);
       } catch (err) {
         deps.logger.warn({ err: String(err) }, 'sweep failed; retrying on the next interval');
-        return { dispatched: 0, failed: 0 };
       } finally {
         running = null;
       }
     })();
-    return running;
   };
-  const timer = setInterval(() => void runOnce(), intervalMs);
+  run();
+  const timer = setInterval(run, intervalMs);
   timer.unref();
   return {
-    runOnce,
     async close() {
       clearInterval(timer);
       await running;
