@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,55 +9,16 @@ import {
   createRedisQueue,
   RedisUnavailableError,
 } from '../../src/pubsub/redis.js';
+import { freePort } from '../helpers/app.js';
+import { eventually, startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.js';
 
 /**
  * Redis going away and coming back, on a private redis-server this file
  * starts, kills and restarts (never the machine's shared Redis).
  */
 
-async function sparePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-async function eventually<T>(what: string, attempt: () => Promise<T>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: still failing after ${ms} ms: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
-let port: number;
+let redis: PrivateRedis;
 let url: string;
-let server: ChildProcess | undefined;
-
-async function startRedis(): Promise<void> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  server = child;
-  child.on('error', () => {}); // surfaced by the reachability wait below
-  await eventually('redis-server start', () => assertRedisReachable(url, 500));
-}
-
-async function killRedis(): Promise<void> {
-  const child = server;
-  server = undefined;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
-}
 
 async function elapsed(p: Promise<unknown>): Promise<{ ms: number; error: unknown }> {
   const start = Date.now();
@@ -80,9 +39,8 @@ describe('Redis going down and coming back', () => {
   let dropped: EventSubscription<string>;
 
   beforeAll(async () => {
-    port = await sparePort();
-    url = `redis://127.0.0.1:${port}`;
-    await startRedis();
+    redis = await startPrivateRedis(); // started and answering
+    url = redis.url;
     queue = createRedisQueue({ url, logger });
     bus = createRedisEventBus({ url, logger });
     kept = await bus.subscribe<string>(['job:kept']);
@@ -91,7 +49,7 @@ describe('Redis going down and coming back', () => {
 
   afterAll(async () => {
     await Promise.allSettled([queue?.close(), bus?.close()]);
-    await killRedis();
+    await redis.kill();
   });
 
   it('works while Redis is up', async () => {
@@ -102,12 +60,12 @@ describe('Redis going down and coming back', () => {
   });
 
   it('fails fast while Redis is down instead of hanging', async () => {
-    await killRedis();
+    await redis.kill();
 
     const push = await elapsed(queue.push('sdxl_queue', 'while down'));
     expect(push.error).toBeInstanceOf(RedisUnavailableError);
     expect((push.error as RedisUnavailableError).code).toBe('REDIS_UNAVAILABLE');
-    expect((push.error as Error).message).toContain(`redis://127.0.0.1:${port}`);
+    expect((push.error as Error).message).toContain(`redis://127.0.0.1:${redis.port}`);
     expect(push.ms).toBeLessThan(2000);
 
     // Some time later, in the middle of the reconnect loop, still fast.
@@ -135,7 +93,7 @@ describe('Redis going down and coming back', () => {
   });
 
   it('recovers by itself when Redis is back: queue works, existing subscriptions receive again', async () => {
-    await startRedis(); // same port, empty data
+    await redis.start(); // same port, empty data
 
     // No reconnect call from us: ioredis's retryStrategy brings the connections back.
     expect(await eventually('push after restart', () => queue.push('sdxl_queue', 'after'))).toBe(1);
@@ -176,7 +134,7 @@ describe('assertRedisReachable', () => {
   });
 
   it('fails with one actionable line and no password when nothing listens', async () => {
-    const closed = await sparePort();
+    const closed = await freePort();
     const started = Date.now();
     const error = await assertRedisReachable(`redis://worker:s3cret-pw@127.0.0.1:${closed}/0`, 3000).then(
       () => undefined,
