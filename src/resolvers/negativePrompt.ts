@@ -223,14 +223,18 @@ function normalise(prompt: string): string {
 /**
  * What the prompt describes, as far as the negative prompt cares:
  * - multiParty: a group word ("threesome", "group"), people of both genders
- *   ("a man and a woman"), or a count of two or more people ("3 girls").
+ *   ("a man and a woman"), or a count of two or more people that is not
+ *   all women ("two men", "several people"). The tier exists to stop mixed
+ *   scenes rendering as "three girls, all girls, no male", so a prompt that
+ *   asks for only women ("3 girls") must not get it.
  * - explicit: sexual activity (switches on position accuracy).
  * - nudity: nudity / NSFW wording (switches on NSFW anatomy, as does explicit).
  */
 export function detectScene(prompt: string): SceneFlags {
   const text = normalise(typeof prompt === 'string' ? prompt : '');
-  const multiParty =
-    anyMatch(text, GROUP_RES) || (anyMatch(text, FEMALE_RES) && anyMatch(text, MALE_RES)) || hasCountedPeople(text);
+  const female = anyMatch(text, FEMALE_RES);
+  const male = anyMatch(text, MALE_RES);
+  const multiParty = anyMatch(text, GROUP_RES) || (female && male) || (hasCountedPeople(text) && (male || !female));
   return {
     multiParty,
     explicit: anyMatch(text, EXPLICIT_RES),

@@ -127,10 +127,9 @@ describe('detectScene', () => {
     'a group of friends at a bonfire',
     'a couple, a man and a woman, kissing',
     'a husband and wife dancing',
-    '3 girls at a pool party',
     '2girls, 1boy',
     'several people on a sofa',
-    'three young blonde women',
+    'two men at a bar',
     'MMF',
     'orgy',
     'gang-bang',
@@ -153,6 +152,9 @@ describe('detectScene', () => {
     'a woman with 2 cats',
     'a man with 1 friend',
     'version 2.5 women', // decimal, not a count of people
+    // Only women asked for: tier 5 ("three girls, all girls, ...") would fight the prompt.
+    '3 girls at a pool party',
+    'three young blonde women',
   ])('not multi-party: %j', (prompt) => {
     expect(detectScene(prompt).multiParty).toBe(false);
   });
@@ -212,7 +214,7 @@ describe('detectScene', () => {
 
   it('is case- and diacritic-insensitive', () => {
     expect(detectScene('NÜDE WOMAN')).toEqual({ multiParty: false, explicit: false, nudity: true });
-    expect(detectScene('Ｔｗｏ ｗｏｍｅｎ')).toEqual({ multiParty: true, explicit: false, nudity: false });
+    expect(detectScene('Ｔｗｏ ｍｅｎ')).toEqual({ multiParty: true, explicit: false, nudity: false });
   });
 });
 
