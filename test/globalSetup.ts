@@ -1,10 +1,7 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { createDb } from '../src/db/client.js';
+import { migrationsTag, pgliteTemplate } from '../src/db/template.js';
 
 /**
  * Builds, once per run (and cached across runs by the migrations' hash), a
@@ -13,13 +10,7 @@ import { createDb } from '../src/db/client.js';
  * the production project, a PostgreSQL template database.
  */
 export default async function setup(project: TestProject): Promise<void> {
-  const dir = join(process.cwd(), 'drizzle');
-  const hash = createHash('sha256');
-  for (const f of readdirSync(dir, { recursive: true }).map(String).sort()) {
-    const p = join(dir, f);
-    if (f.endsWith('.sql') || f.endsWith('.json')) hash.update(f).update(readFileSync(p));
-  }
-  const tag = hash.digest('hex').slice(0, 12);
+  const tag = migrationsTag();
 
   if (project.name === 'production') {
     const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -47,17 +38,7 @@ export default async function setup(project: TestProject): Promise<void> {
     return;
   }
 
-  const template = join(tmpdir(), `genjob-pglite-${tag}`);
-  if (!existsSync(template)) {
-    const building = `${template}.${process.pid}`;
-    const db = await createDb({ dataDir: building });
-    await db.close();
-    try {
-      renameSync(building, template);
-    } catch {
-      rmSync(building, { recursive: true, force: true });
-    }
-  }
+  const template = await pgliteTemplate();
   project.provide('pgliteTemplate', template);
   project.provide('pgTemplate', '');
   project.provide('pgAdminUrl', '');

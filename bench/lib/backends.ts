@@ -1,11 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
-import { ROOT } from './proc.js';
 import { log } from './util.js';
+import { pgliteTemplate as buildTemplate } from '../../src/db/template.js';
 
 export type BackendName = 'embedded' | 'production';
 
@@ -28,36 +27,10 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-export function migrationsTag(): string {
-  const dir = join(ROOT, 'drizzle');
-  const hash = createHash('sha256');
-  for (const f of readdirSync(dir, { recursive: true }).map(String).sort()) {
-    if (f.endsWith('.sql') || f.endsWith('.json')) hash.update(f).update(readFileSync(join(dir, f)));
-  }
-  return hash.digest('hex').slice(0, 12);
-}
-
-/**
- * An initialised PGlite directory (migrations applied), built once per
- * migration set and cached in the temp dir: a first PGlite boot takes ~10 s,
- * a copy opens in one or two. Same name and contents as the test suite's
- * template (test/globalSetup.ts), so either one builds it for both.
- * Returns the path of the `pglite` directory.
- */
+/** The shared migrated PGlite template (src/db/template.ts), announced since its first build is slow. */
 export async function pgliteTemplate(): Promise<string> {
-  const template = join(tmpdir(), `genjob-pglite-${migrationsTag()}`);
-  if (existsSync(template)) return template;
-  log(`initialising the embedded database template (first PGlite boot, ~10-20 s) in ${template}`);
-  const { createDb } = await import('../../src/db/client.js');
-  const building = `${template}.${process.pid}`;
-  const db = await createDb({ dataDir: building });
-  await db.close();
-  try {
-    renameSync(building, template);
-  } catch {
-    rmSync(building, { recursive: true, force: true });
-  }
-  return template;
+  log('using the embedded database template (its first build takes ~10-20 s)');
+  return buildTemplate();
 }
 
 export function randomName(prefix: string): string {

@@ -3,6 +3,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { images, jobs, usageLogs, videos } from '../../src/db/schema.js';
 import { collect, fleet, gql, startTestServer, wsClient, type TestServer } from '../helpers/app.js';
+import { newUser as newTestUser, type TestUser } from '../helpers/app.js';
 
 /** The fleet's job-callback (worker-protocol.md §4) against a started server. */
 
@@ -21,15 +22,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-interface User {
-  id: string;
-  token: string;
-}
-
-async function newUser(): Promise<User> {
-  const id = randomUUID();
-  return { id, token: await server.userToken(id) };
-}
+type User = TestUser;
+const newUser = () => newTestUser(server);
 
 async function queueJob(user: User, input: Record<string, unknown>) {
   const res = await gql(server.url, user.token, `mutation($i: QueueJobInput!) { queueJob(input: $i) { job { ${JOB} } } }`, { i: input });

@@ -3,6 +3,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { images, jobs, usageLogs, users, videos } from '../../src/db/schema.js';
 import { fleet, gql, startTestServer, type GqlResult, type TestServer } from '../helpers/app.js';
+import { newUser as newTestUser, type TestUser } from '../helpers/app.js';
 
 /**
  * The domain rules of issue 2, driven over HTTP against a started server.
@@ -69,15 +70,8 @@ afterAll(async () => {
 // helpers
 // ---------------------------------------------------------------------------
 
-interface User {
-  id: string;
-  token: string;
-}
-
-async function newUser(): Promise<User> {
-  const id = randomUUID();
-  return { id, token: await server.userToken(id) };
-}
+type User = TestUser;
+const newUser = () => newTestUser(server);
 
 function queue(user: User, input: Record<string, unknown>) {
   return gql(server.url, user.token, QUEUE, { i: input });

@@ -121,6 +121,17 @@ export async function startOn(baseEnv: Record<string, string>, overrides: Record
   };
 }
 
+/** A fresh user (random id) and a token for it. */
+export interface TestUser {
+  id: string;
+  token: string;
+}
+
+export async function newUser(server: TestServer): Promise<TestUser> {
+  const id = randomUUID();
+  return { id, token: await server.userToken(id) };
+}
+
 export async function freePort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
