@@ -1,6 +1,6 @@
 import { enableCompileCache } from 'node:module';
 import { pino } from 'pino';
-import { mintDevTokens } from './auth/devTokens.js';
+import { DEV_USER_ID } from './auth/devUser.js';
 import { loadConfig } from './config.js';
 import { listen } from './http/listen.js';
 
@@ -20,7 +20,8 @@ async function main(): Promise<void> {
 
   // Dev tokens only on the embedded defaults: a production deployment's secret never mints tokens here.
   if (config.embedded && !config.jwt.jwksUrl) {
-    const { user, worker } = await mintDevTokens(app.auth);
+    const user = await app.auth.sign({ sub: DEV_USER_ID }, '30d');
+    const worker = await app.auth.sign({ sub: 'dev-worker', role: 'service_role' }, '365d');
     process.stdout.write(
       [
         '',
