@@ -5,10 +5,17 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { AuthError, bearerToken, createAuth, deriveKey, loadOrCreateSecret, type Auth, type Principal } from './auth/tokens.js';
+import { AuthError, createAuth, deriveKey, loadOrCreateSecret, type Auth } from './auth/tokens.js';
 import type { Config } from './config.js';
 import { createDb, type DbHandle } from './db/client.js';
+import { DEV_USER_ID } from './auth/devUser.js';
+import { principalFrom } from './auth/principal.js';
+import { cachedGraphiQLRenderer, graphiqlOptions } from './http/graphiql.js';
 import { readiness } from './http/health.js';
+import { useMetricsRoute } from './http/metricsRoute.js';
+import { requestIdMixin } from './http/requestContext.js';
+import { drainable } from './pubsub/draining.js';
+import { dispatchOwedJobs } from './resolvers/dispatch.js';
 import { createMetrics } from './metrics/registry.js';
 import { json } from './http/respond.js';
 import { restPlugin } from './http/rest.js';
@@ -32,6 +39,11 @@ export interface App {
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
   /** Serves graphql-ws on `/graphql` of an HTTP server; resolves the closer. */
   attachWebSockets(server: Server): () => Promise<void>;
+  /**
+   * The first step of a graceful stop: ends every subscription normally (SSE
+   * streams finish, websocket operations complete) while publishing goes on.
+   */
+  endSubscriptions(): Promise<void>;
   deps: Deps;
   auth: Auth;
   close(): Promise<void>;
@@ -48,7 +60,7 @@ export interface CreateAppOptions {
  * is unreachable.
  */
 export async function createApp(config: Config, opts: CreateAppOptions = {}): Promise<App> {
-  const logger = opts.logger ?? pino({ level: config.logLevel });
+  const logger = opts.logger ?? pino({ level: config.logLevel, mixin: requestIdMixin });
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch((err) => logger.warn({ err: String(err) }, 'close failed'));
@@ -86,7 +98,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     const redisOpts = config.redis && { url: config.redis.url, keyPrefix: config.redis.keyPrefix, logger };
     const queue = redisOpts ? createRedisQueue(redisOpts) : createMemoryQueue();
     closers.push(() => queue.close());
-    const events = redisOpts ? createRedisEventBus(redisOpts) : createMemoryEventBus();
+    const events = drainable(redisOpts ? createRedisEventBus(redisOpts) : createMemoryEventBus());
     closers.push(() => events.close());
 
     const deps: Deps = {
@@ -106,6 +118,9 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
 
     registerQueueGauges(deps);
     const sweeper = startSweeper(deps, config.sweepIntervalMs);
+    // Closed in reverse: the sweeper's pass finishes, then jobs whose push is
+    // still owed are pushed once more, then the backends close.
+    closers.push(async () => void (await dispatchOwedJobs(deps)));
     closers.push(() => sweeper.close());
 
     const worker = workerRoutes({ deps, auth, maxUploadBytes: config.maxUploadBytes, logger });
@@ -142,16 +157,9 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       },
     };
 
-    async function principalOf(authorization: unknown): Promise<Principal | null> {
-      const token = typeof authorization === 'string' ? bearerToken(authorization) ?? authorization : null;
-      if (!token) return null;
-      try {
-        return await auth.verify(token);
-      } catch (err) {
-        if (err instanceof AuthError) throw new DomainError('UNAUTHENTICATED', err.message);
-        throw err;
-      }
-    }
+    // Dev token for GraphiQL's Headers tab: only on the embedded defaults, minted once when first asked for.
+    let devToken: Promise<string> | undefined;
+    const graphiqlDevToken = config.embedded && !config.jwt.jwksUrl ? () => (devToken ??= auth.sign({ sub: DEV_USER_ID }, '30d')) : undefined;
 
     const yoga = createYoga<Record<string, unknown>, Context>({
       schema,
@@ -162,7 +170,8 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       // URL never ends in a space, so this disables yoga's.
       healthCheckEndpoint: ' ',
       landingPage: false,
-      graphiql: { title: 'Generation jobs API', subscriptionsProtocol: 'WS' },
+      graphiql: async () => graphiqlOptions(await graphiqlDevToken?.()),
+      renderGraphiQL: cachedGraphiQLRenderer(),
       logging: {
         debug: (...a) => logger.debug(a.map(String).join(' ')),
         info: (...a) => logger.info(a.map(String).join(' ')),
@@ -170,7 +179,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         error: (...a) => logger.error(a.map(String).join(' ')),
       },
       // The seed's REST door is a plugin of its own: it must also fix yoga's CORS answers (see rest.ts).
-      plugins: [routes, restPlugin({ deps, auth, logger })],
+      plugins: [routes, useMetricsRoute({ metrics: deps.metrics, token: config.metricsToken }), restPlugin({ deps, auth, logger })],
       maskedErrors: {
         // Expected errors (DomainError, graphql-js's own) pass; anything else is
         // logged with an id and replaced by a message that reveals nothing.
@@ -188,10 +197,22 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         errorMessage: 'Internal server error.',
       },
       context: async (init): Promise<Context> => {
-        const request = (init as { request?: Request }).request;
-        const params = (init as { connectionParams?: Record<string, unknown> }).connectionParams;
-        const authorization = request?.headers.get('authorization') ?? params?.authorization ?? params?.Authorization;
-        return { deps, principal: await principalOf(authorization) };
+        const { request, connectionParams, params } = init as {
+          request?: Request;
+          connectionParams?: Record<string, unknown>;
+          params?: { extensions?: Record<string, unknown> };
+        };
+        try {
+          const principal = await principalFrom(auth, {
+            header: request?.headers.get('authorization'),
+            connectionParams,
+            extensions: params?.extensions,
+          });
+          return { deps, principal };
+        } catch (err) {
+          if (err instanceof AuthError) throw new DomainError('UNAUTHENTICATED', err.message);
+          throw err;
+        }
       },
     });
 
@@ -245,6 +266,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
           await new Promise<void>((resolve) => wss.close(() => resolve()));
         };
       },
+      endSubscriptions: () => events.endSubscriptions(),
       deps,
       auth,
       close: closeAll,

@@ -45,6 +45,10 @@ const EnvSchema = z.object({
   MAX_UPLOAD_BYTES: intFrom(512 * 1024 * 1024, 1, 8 * 1024 * 1024 * 1024),
   /** Accept reference URLs resolving to loopback, private or link-local addresses (development and tests only). */
   REFERENCE_ALLOW_PRIVATE: bool,
+  /** Bearer token `/metrics` requires; unset leaves it open. */
+  METRICS_TOKEN: optionalString,
+  /** Seconds a SIGTERM waits for requests in flight before cutting what is left. */
+  SHUTDOWN_TIMEOUT: intFrom(25, 0, 3600),
 });
 
 export type Config = {
@@ -70,6 +74,8 @@ export type Config = {
   sweepIntervalMs: number;
   maxUploadBytes: number;
   referenceAllowPrivate: boolean;
+  metricsToken?: string;
+  shutdownTimeoutMs: number;
   /** True when nothing external is configured: PGlite, local disk, in-process queue. */
   embedded: boolean;
 };
@@ -123,6 +129,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     referenceAllowPrivate: e.REFERENCE_ALLOW_PRIVATE,
+    metricsToken: e.METRICS_TOKEN,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
     embedded,
   };
 }
