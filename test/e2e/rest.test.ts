@@ -278,6 +278,9 @@ describe('POST /functions/v1/queue-job: the seed request and response', () => {
       reference_image_url: 'https://storage.example.com/reference.jpg',
       reference_type: 'style',
       reference_strength: 0.5,
+      // The second fleet generation's names for the same request.
+      denoise_strength: 0.5,
+      exact_copy_mode: false,
     });
   });
 
@@ -323,6 +326,11 @@ describe('POST /functions/v1/queue-job: the seed request and response', () => {
       start_reference_image_url: 'https://storage.example.com/first.png',
       end_reference_image_url: 'https://storage.example.com/last.png',
       reference_strength: 0.8,
+      // The second fleet generation's names for the same request.
+      start_reference_url: 'https://storage.example.com/first.png',
+      end_reference_url: 'https://storage.example.com/last.png',
+      denoise_strength: 0.2,
+      exact_copy_mode: false,
     });
   });
 });
