@@ -7,7 +7,8 @@ import type { Deps } from '../resolvers/deps.js';
 import { DomainError } from '../resolvers/errors.js';
 import { refuseOutputUpload } from '../resolvers/outputs.js';
 import { popJob } from '../resolvers/pop.js';
-import { bareContentType, sniffContentType } from '../storage/contentType.js';
+import { SNIFF_BYTES, sniffContentType } from '../storage/contentType.js';
+import { MEDIA_TYPE_LIST, mediaTypeOf } from '../storage/mediaTypes.js';
 import { normalizeObjectPath } from '../storage/paths.js';
 import { InvalidPathError, ObjectExistsError } from '../storage/storage.js';
 import { json, seedError } from './respond.js';
@@ -81,7 +82,10 @@ export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url:
     }
     const declared = Number(request.headers.get('content-length') ?? '0');
     if (declared > opts.maxUploadBytes) {
-      return storageError(413, 'EntityTooLarge', `Uploads are limited to ${opts.maxUploadBytes} bytes (MAX_UPLOAD_BYTES).`);
+      // The body stays unread, so the connection cannot be reused: say so.
+      const res = storageError(413, 'EntityTooLarge', `Uploads are limited to ${opts.maxUploadBytes} bytes (MAX_UPLOAD_BYTES).`);
+      res.headers.set('connection', 'close');
+      return res;
     }
     let body: Uint8Array;
     let contentType: string | undefined;
@@ -93,19 +97,29 @@ export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url:
         return storageError(400, 'InvalidRequest', 'A multipart upload needs one file part named "file".');
       }
       body = new Uint8Array(await file.arrayBuffer());
-      contentType = bareContentType(file.type);
+      contentType = file.type || undefined;
     } else {
       body = new Uint8Array(await request.arrayBuffer());
-      contentType = bareContentType(type);
+      contentType = type.split(';')[0].trim() || undefined;
     }
     if (body.byteLength > opts.maxUploadBytes) {
       return storageError(413, 'EntityTooLarge', `Uploads are limited to ${opts.maxUploadBytes} bytes (MAX_UPLOAD_BYTES).`);
     }
-    const refusal = await refuseOutputUpload(deps, bucket, path, contentType);
+    // Outputs are images and videos; anything else (HTML, SVG, scripts) could
+    // be served back as a page, so it is refused before anything is stored.
+    const media = mediaTypeOf(contentType, path);
+    if (!media) {
+      return storageError(
+        415,
+        'invalid_mime_type',
+        `Content type "${contentType ?? '(none)'}" is not accepted: upload images or videos (${MEDIA_TYPE_LIST}), declared in Content-Type or by the file extension.`,
+      );
+    }
+    const refusal = await refuseOutputUpload(deps, bucket, path);
     if (refusal) return storageError(400, 'InvalidKey', refusal);
-    // Stored (and later served) as what the bytes are: a worker may label a
-    // PNG "video/mp4" (the second generation's WAN worker does).
-    contentType = sniffContentType(body.subarray(0, 32)) ?? contentType;
+    // Stored (and later served) as what the bytes are when they say: a worker
+    // may label a PNG "video/mp4" (the second generation's WAN worker does).
+    contentType = sniffContentType(body.subarray(0, SNIFF_BYTES)) ?? media;
     const upsert = request.method === 'PUT' || request.headers.get('x-upsert') === 'true';
     try {
       await deps.storage.put(bucket, path, body, { contentType, upsert });

@@ -70,9 +70,10 @@ export function parseCallback(body: unknown): CallbackBody {
       `Invalid callback: ${first.path.join('.') || 'body'}: ${first.message}. Send {"job_id", "status": "processing"|"completed"|"failed", "assets": [...]}.`,
     );
   }
-  // PostgreSQL text and jsonb cannot hold NUL. The fleet never retries a
-  // callback, so its free text loses the NULs rather than the outcome being
-  // lost to a database error. (Asset paths with NUL are still refused.)
+  // PostgreSQL text and jsonb cannot hold NUL, and jsonb refuses unpaired
+  // UTF-16 surrogates. The fleet never retries a callback, so its free text
+  // loses the NULs (and surrogates become U+FFFD) rather than the outcome
+  // being lost to a database error. (Asset paths with NUL are still refused.)
   const data = parsed.data;
   return {
     ...data,
@@ -84,10 +85,10 @@ export function parseCallback(body: unknown): CallbackBody {
 }
 
 function withoutNul<T>(value: T): T {
-  if (typeof value === 'string') return value.replaceAll('\0', '') as T;
+  if (typeof value === 'string') return value.replaceAll('\0', '').replace(/\p{Surrogate}/gu, '\uFFFD') as T;
   if (Array.isArray(value)) return value.map(withoutNul) as T;
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replaceAll('\0', ''), withoutNul(v)])) as T;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [withoutNul(k), withoutNul(v)])) as T;
   }
   return value;
 }

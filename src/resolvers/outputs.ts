@@ -1,5 +1,5 @@
 import type { JobRow } from '../db/schema.js';
-import { OUTPUT_CONTENT_TYPES, sniffContentType } from '../storage/contentType.js';
+import { sniffContentType } from '../storage/contentType.js';
 import { normalizeObjectPath } from '../storage/paths.js';
 import { CATALOG, SECOND_GENERATION_BUCKET, type JobType, type MediaFormat } from './catalog.js';
 import type { Deps } from './deps.js';
@@ -51,7 +51,16 @@ export function resolveAssets(job: Pick<JobRow, 'id' | 'userId' | 'jobType'>, it
   const folder = outputFolderOf(job);
   return items.map((item, i) => {
     if (typeof item === 'string') {
-      return { bucket: entry.bucket, path: checkedPath(item, `assets.${i}`), thumbnailPath: null, declaredType: null, workerMetadata: null };
+      const path = checkedPath(item, 'asset path');
+      // Outputs belong to the job: a worker (or a stolen worker key) must not
+      // make another user's file downloadable by naming it in this callback.
+      if (!ownedBy(path, job.userId)) {
+        throw badInput(
+          `Asset path "${path}" is not in the job owner's folder: outputs of job ${job.id} must be uploaded under "${job.userId}/" (the payload's user_id).`,
+          { field: 'assets' },
+        );
+      }
+      return { bucket: entry.bucket, path, thumbnailPath: null, declaredType: null, workerMetadata: null };
     }
     const inFolder = (raw: string, field: string) => {
       const path = checkedPath(stripBucket(raw), field);
@@ -59,6 +68,7 @@ export function resolveAssets(job: Pick<JobRow, 'id' | 'userId' | 'jobType'>, it
         throw badInput(
           `${field} "${path}" is outside this job's folder: second-generation outputs must lie under "${folder}" in bucket ` +
             `${SECOND_GENERATION_BUCKET} (<user_id>/<payload id>/ of the payload the worker was handed).`,
+          { field: 'assets' },
         );
       }
       return path;
@@ -77,6 +87,12 @@ export function resolveAssets(job: Pick<JobRow, 'id' | 'userId' | 'jobType'>, it
 function stripBucket(raw: string): string {
   const prefix = `${SECOND_GENERATION_BUCKET}/`;
   return raw.startsWith(prefix) ? raw.slice(prefix.length) : raw;
+}
+
+/** True when a bucket-relative path lies inside the user's folder (`<user_id>/…`). */
+function ownedBy(path: string, userId: string): boolean {
+  const slash = path.indexOf('/');
+  return slash > 0 && path.slice(0, slash).toLowerCase() === userId.toLowerCase();
 }
 
 function checkedPath(raw: string, field: string): string {
@@ -102,22 +118,14 @@ export function outputContentType(head: Uint8Array | null, format: MediaFormat):
 const CONTENT_TYPE_OF_FORMAT: Record<MediaFormat, string> = { image: 'image/png', video: 'video/mp4' };
 
 /**
- * The rule for worker uploads into `workspace-temp`: a media content type,
- * and a path `<user_id>/<payload id>/<file>` naming a payload handed out for
+ * The rule for worker uploads into `workspace-temp` (the media-type rule of
+ * every bucket applies first): a path `<user_id>/<payload id>/<file>` naming a payload handed out for
  * that user's job that has not finished (so a finished job's outputs cannot
  * be overwritten). Returns why an upload is refused, or null when it may go
  * ahead. Other buckets keep their own rules.
  */
-export async function refuseOutputUpload(
-  deps: Pick<Deps, 'db'>,
-  bucket: string,
-  path: string,
-  contentType: string | undefined,
-): Promise<string | null> {
+export async function refuseOutputUpload(deps: Pick<Deps, 'db'>, bucket: string, path: string): Promise<string | null> {
   if (bucket !== SECOND_GENERATION_BUCKET) return null;
-  if (!contentType || !OUTPUT_CONTENT_TYPES.includes(contentType)) {
-    return `Bucket ${bucket} takes generation outputs only: send the bytes with one of these content types: ${OUTPUT_CONTENT_TYPES.join(', ')}.`;
-  }
   const [userId, payloadId, ...file] = path.split('/');
   const shape = `Upload outputs to ${bucket}/<user_id>/<payload id>/<file>, with the user_id and id of the job payload you were handed.`;
   if (file.length === 0 || !userId || !payloadId) return `The path "${path}" has no job folder. ${shape}`;

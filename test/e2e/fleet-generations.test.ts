@@ -369,15 +369,15 @@ describe('refusals: 400 and nothing changes', () => {
     const other = await newUser(server);
     const payload = await take(user, { jobType: 'sdxl_image_fast', prompt: 'upload refusals' });
     const bytes = await png(32, 32);
-    const cases: Array<[string, string, RegExp]> = [
-      [`${other.id}/${payload.id}/0.png`, 'image/png', /No job of user/], // the job's payload under another user
-      [`${user.id}/${randomUUID()}/0.png`, 'image/png', /No job of user/], // no such payload
-      [`${user.id}/0.png`, 'image/png', /no job folder/], // no job folder
-      [`${user.id}/${payload.id}/0.html`, 'text/html', /content types/], // not an output type
+    const cases: Array<[string, string, number, RegExp]> = [
+      [`${other.id}/${payload.id}/0.png`, 'image/png', 400, /No job of user/], // the job's payload under another user
+      [`${user.id}/${randomUUID()}/0.png`, 'image/png', 400, /No job of user/], // no such payload
+      [`${user.id}/0.png`, 'image/png', 400, /no job folder/], // no job folder
+      [`${user.id}/${payload.id}/0.html`, 'text/html', 415, /not accepted/], // not media (the rule of every bucket)
     ];
-    for (const [path, type, pattern] of cases) {
+    for (const [path, type, status, pattern] of cases) {
       const res = await worker.uploadRaw('workspace-temp', path, bytes, type);
-      expect(res.status, path).toBe(400);
+      expect(res.status, path).toBe(status);
       expect((await res.json()).message).toMatch(pattern);
       expect(await server.app.deps.storage.exists('workspace-temp', path)).toBe(false);
     }
