@@ -292,10 +292,10 @@ describe('second generation (objects in workspace-temp)', () => {
     const sdxl = await take(user, {
       jobType: 'sdxl_image_fast',
       prompt: 'with a style reference',
-      references: [{ url: 'https://example.com/ref.png', type: 'style', strength: 0.7 }],
+      references: [{ url: 'https://1.1.1.1/ref.png', type: 'style', strength: 0.7 }],
     });
     expect(sdxl.metadata).toMatchObject({
-      reference_image_url: 'https://example.com/ref.png',
+      reference_image_url: 'https://1.1.1.1/ref.png',
       reference_strength: 0.7,
       denoise_strength: 0.3,
       exact_copy_mode: false,
@@ -303,11 +303,11 @@ describe('second generation (objects in workspace-temp)', () => {
     const wan = await take(user, {
       jobType: 'video_fast',
       prompt: 'from a first frame',
-      references: [{ url: 'https://example.com/first.png', type: 'start_frame', strength: 0.9 }],
+      references: [{ url: 'https://1.1.1.1/first.png', type: 'start_frame', strength: 0.9 }],
     });
     expect(wan.metadata).toMatchObject({
-      start_reference_image_url: 'https://example.com/first.png',
-      start_reference_url: 'https://example.com/first.png',
+      start_reference_image_url: 'https://1.1.1.1/first.png',
+      start_reference_url: 'https://1.1.1.1/first.png',
       reference_strength: 0.9,
       denoise_strength: 0.1,
       exact_copy_mode: false,
