@@ -327,8 +327,8 @@ describe('POST /functions/v1/queue-job: the seed request and response', () => {
       end_reference_image_url: 'https://93.184.215.14/last.png',
       reference_strength: 0.8,
       // The second fleet generation's names for the same request.
-      start_reference_url: 'https://storage.example.com/first.png',
-      end_reference_url: 'https://storage.example.com/last.png',
+      start_reference_url: 'https://93.184.215.14/first.png',
+      end_reference_url: 'https://93.184.215.14/last.png',
       denoise_strength: 0.2,
       exact_copy_mode: false,
     });
