@@ -97,8 +97,10 @@ describe('graceful shutdown on SIGTERM', () => {
         );
         req.on('error', reject);
         req.write(bytes.subarray(0, 1024));
+        req.on('error', () => {}); // reported through the promise
         setTimeout(() => req.end(bytes.subarray(1024)), 1500);
       });
+      upload.catch(() => {}); // awaited below; no unhandled rejection if the test fails first
       await new Promise((r) => setTimeout(r, 200));
 
       // Mutations in flight at the signal.
@@ -123,13 +125,16 @@ describe('graceful shutdown on SIGTERM', () => {
       }
       expect(await fetch(`${url}/health`).then(() => 'answered', () => 'refused')).toBe('refused');
 
-      // Everything accepted got an answer; a request the server never read was refused, never cut.
+      // Every request the server read got an answer (200, or 503 when it came
+      // after the signal). One it never read may fail at the socket (refused,
+      // or reset when it sat in the listen backlog or raced a kept-alive
+      // socket's close): the job check below proves none of those ran.
       const answers = await Promise.all(inFlight);
       const told: string[] = [];
       let charged = 0;
       for (const a of answers) {
         if (typeof a === 'string') {
-          expect(a).toBe('ECONNREFUSED');
+          expect(['ECONNREFUSED', 'ECONNRESET']).toContain(a);
           continue;
         }
         expect([200, 503]).toContain(a.status);
