@@ -22,6 +22,12 @@ import { schema } from './schema/index.js';
 import { createLocalStorage, type LocalStorage } from './storage/local.js';
 import { createS3Storage } from './storage/s3.js';
 import type { Storage } from './storage/storage.js';
+import { systemLookup, type Lookup } from './webhooks/addresses.js';
+import { createWebhookDispatcher } from './webhooks/dispatcher.js';
+import { createWebhookMetrics } from './webhooks/metrics.js';
+import { createSender } from './webhooks/sender.js';
+import { createJobRenderer } from './schema/render.js';
+import { Registry } from 'prom-client';
 
 export interface App {
   /** Fetch-API entry: tests may call it without opening a port. */
@@ -37,6 +43,10 @@ export interface App {
 
 export interface CreateAppOptions {
   logger?: Logger;
+  /** How webhook hosts are resolved (default: the system resolver). */
+  webhookLookup?: Lookup;
+  /** Where the webhook metrics are registered (default: a registry of the app's own). */
+  metricsRegistry?: Registry;
 }
 
 /**
@@ -98,10 +108,25 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         signedUrlTtl: config.signedUrlTtl,
         jobTimeoutGrace: config.jobTimeoutGrace,
       },
+      webhookPolicy: { allowPrivate: config.webhooks.allowPrivate, lookup: opts.webhookLookup ?? systemLookup },
     };
 
     const sweeper = startSweeper(deps, config.sweepIntervalMs);
     closers.push(() => sweeper.close());
+
+    const sender = createSender({ ...deps.webhookPolicy, timeoutMs: config.webhooks.timeoutMs });
+    closers.push(async () => sender.close());
+    const webhooks = createWebhookDispatcher({
+      db: dbHandle.db,
+      listen: (channel, onNotify) => dbHandle.listen(channel, onNotify),
+      sender,
+      render: createJobRenderer((job) => ({ deps, principal: { kind: 'user', id: job.userId, admin: false } })),
+      logger,
+      metrics: createWebhookMetrics(opts.metricsRegistry ?? new Registry()),
+      retryBaseSeconds: config.webhooks.retryBaseSeconds,
+      pollMs: config.sweepIntervalMs,
+    });
+    closers.push(() => webhooks.close());
 
     const worker = workerRoutes({ deps, auth, maxUploadBytes: config.maxUploadBytes, logger });
     const ready = () =>

@@ -3,6 +3,7 @@ import type { Db } from '../db/client.js';
 import type { EventBus } from '../pubsub/events.js';
 import type { WorkerQueue } from '../pubsub/queue.js';
 import type { Storage } from '../storage/storage.js';
+import type { UrlPolicy } from '../webhooks/addresses.js';
 
 /** What the domain functions are handed by the composition root (app.ts). */
 export interface Deps {
@@ -16,4 +17,6 @@ export interface Deps {
     signedUrlTtl: number;
     jobTimeoutGrace: number;
   };
+  /** Which webhook URLs are allowed (WEBHOOK_ALLOW_PRIVATE) and how their hosts are resolved. */
+  webhookPolicy: UrlPolicy;
 }
