@@ -22,6 +22,8 @@ export interface Receiver {
   url: string;
   port: number;
   received: Received[];
+  /** TCP connections accepted so far (a refused delivery must not even connect). */
+  connections: number;
   /** Decides each answer (default 200). Called once per request, in arrival order. */
   answer: (r: Received, index: number) => Answer | Promise<Answer>;
   /** Waits until `pred` holds over the received requests. */
@@ -47,6 +49,7 @@ export async function startReceiver(): Promise<Receiver> {
     url: '',
     port: 0,
     received,
+    connections: 0,
     answer: () => 200,
     async until(pred, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
@@ -96,6 +99,7 @@ export async function startReceiver(): Promise<Receiver> {
     });
   });
   server.on('connection', (s) => {
+    receiver.connections++;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
