@@ -125,6 +125,8 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       metrics: createWebhookMetrics(opts.metricsRegistry ?? new Registry()),
       retryBaseSeconds: config.webhooks.retryBaseSeconds,
       pollMs: config.sweepIntervalMs,
+      // Longer than any send may take, so a live dispatcher never loses its claim; short enough that a dead one's return soon.
+      leaseMs: config.webhooks.timeoutMs * 2 + 5000,
     });
     closers.push(() => webhooks.close());
 
