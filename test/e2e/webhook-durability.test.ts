@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuth } from '../../src/auth/tokens.js';
-import { createBackends, fleet, freePort, gql, TEST_JWT_SECRET, type Backends } from '../helpers/app.js';
+import { createBackends, fleet, freePort, gql, production, startOn, TEST_JWT_SECRET, type Backends } from '../helpers/app.js';
 import { spawnServer, waitReady, type ServerProcess } from '../helpers/server-process.js';
 import { startReceiver, verifies, type Receiver } from '../helpers/webhook-receiver.js';
 
@@ -123,6 +123,30 @@ describe('the outbox across restarts', () => {
       expect(d[0]).toMatchObject({ status: 'delivered', attempts: 2, responseStatus: 200 });
     } finally {
       await second.proc.stop();
+    }
+  });
+});
+
+describe('two instances on one database', () => {
+  // PGlite is one process's database: only the production backend can have two instances.
+  it.runIf(production)('send each delivery once: claims are leased', async () => {
+    const a = await startOn(backends.env, { WEBHOOK_ALLOW_PRIVATE: 'true', SWEEP_INTERVAL_MS: '50' });
+    const b = await startOn(backends.env, { WEBHOOK_ALLOW_PRIVATE: 'true', SWEEP_INTERVAL_MS: '50' });
+    try {
+      const token = await auth.sign({ sub: randomUUID() });
+      const path = '/two-instances';
+      receiver.answer = () => 200;
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i++) ids.push(await queueAndFinish(i % 2 ? a.url : b.url, token, path));
+      await receiver.until((rs) => rs.filter((r) => r.path === path).length >= 20);
+      await new Promise((r) => setTimeout(r, 500));
+      const mine = receiver.received.filter((r) => r.path === path);
+      expect(mine).toHaveLength(20);
+      expect(new Set(mine.map((r) => r.id)).size).toBe(20);
+      expect(new Set(mine.map((r) => r.body.data.id))).toEqual(new Set(ids));
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 });
