@@ -107,6 +107,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         startingCredits: config.startingCredits,
         signedUrlTtl: config.signedUrlTtl,
         jobTimeoutGrace: config.jobTimeoutGrace,
+        allowPrivateReferences: config.referenceAllowPrivate,
       },
       webhookPolicy: { allowPrivate: config.webhooks.allowPrivate, lookup: opts.webhookLookup ?? systemLookup },
     };

@@ -49,6 +49,8 @@ const EnvSchema = z.object({
   WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(86_400).default(10),
   /** Seconds a webhook receiver has to answer. */
   WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(10),
+  /** Accept reference URLs resolving to loopback, private or link-local addresses (development and tests only). */
+  REFERENCE_ALLOW_PRIVATE: bool,
 });
 
 export type Config = {
@@ -74,6 +76,7 @@ export type Config = {
   sweepIntervalMs: number;
   maxUploadBytes: number;
   webhooks: { allowPrivate: boolean; retryBaseSeconds: number; timeoutMs: number };
+  referenceAllowPrivate: boolean;
   /** True when nothing external is configured: PGlite, local disk, in-process queue. */
   embedded: boolean;
 };
@@ -131,6 +134,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS,
       timeoutMs: Math.round(e.WEBHOOK_TIMEOUT_SECONDS * 1000),
     },
+    referenceAllowPrivate: e.REFERENCE_ALLOW_PRIVATE,
     embedded,
   };
 }

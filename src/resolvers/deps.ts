@@ -16,6 +16,8 @@ export interface Deps {
     startingCredits: number;
     signedUrlTtl: number;
     jobTimeoutGrace: number;
+    /** REFERENCE_ALLOW_PRIVATE: accept reference URLs that resolve to loopback/private/link-local addresses. */
+    allowPrivateReferences: boolean;
   };
   /** Which webhook URLs are allowed (WEBHOOK_ALLOW_PRIVATE) and how their hosts are resolved. */
   webhookPolicy: UrlPolicy;

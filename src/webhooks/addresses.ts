@@ -1,6 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import ipaddr from 'ipaddr.js';
+import { isPublicAddress } from '../net/publicHost.js';
 
 /** Resolves a host name to every address it has (the system resolver by default). */
 export type Lookup = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
@@ -25,19 +25,6 @@ export interface UrlPolicy {
   /** WEBHOOK_ALLOW_PRIVATE: plain http and loopback/private addresses allowed. */
   allowPrivate: boolean;
   lookup: Lookup;
-}
-
-/**
- * Only globally routable unicast addresses are public. ipaddr.js names every
- * special range (loopback, private, link-local — which holds the cloud
- * metadata address 169.254.169.254 —, unique-local — AWS's fd00:ec2::254 —,
- * carrier-grade NAT, multicast, reserved, and the IPv6 forms that embed an
- * IPv4 address: NAT64, 6to4, Teredo); `process` turns an IPv4-mapped IPv6
- * address into the IPv4 address it stands for.
- */
-export function isPublicAddress(address: string): boolean {
-  if (!ipaddr.isValid(address)) return false;
-  return ipaddr.process(address).range() === 'unicast';
 }
 
 /** The URL's host without IPv6 brackets. */
