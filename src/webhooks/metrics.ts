@@ -8,7 +8,7 @@ export interface WebhookMetrics {
 }
 
 /**
- * `genjob_webhook_deliveries_total{status}` (http-contract.md, /metrics) and
+ * `genjob_webhook_deliveries_total{status}` (a name fixed by the public /metrics surface) and
  * the delivery-latency histogram, registered in the app's registry.
  */
 export function createWebhookMetrics(registry: Registry): WebhookMetrics {
