@@ -9,6 +9,7 @@ import { AuthError, bearerToken, createAuth, deriveKey, loadOrCreateSecret, type
 import type { Config } from './config.js';
 import { createDb, type DbHandle } from './db/client.js';
 import { readiness } from './http/health.js';
+import { createMetrics } from './metrics/registry.js';
 import { json } from './http/respond.js';
 import { restPlugin } from './http/rest.js';
 import { workerRoutes } from './http/worker.js';
@@ -16,6 +17,7 @@ import { createMemoryEventBus, createMemoryQueue } from './pubsub/memory.js';
 import { assertRedisReachable, createRedisEventBus, createRedisQueue } from './pubsub/redis.js';
 import type { Deps } from './resolvers/deps.js';
 import { DomainError, ERROR_CODES } from './resolvers/errors.js';
+import { registerQueueGauges } from './resolvers/queueMetrics.js';
 import { startSweeper } from './resolvers/sweeper.js';
 import type { Context } from './schema/context.js';
 import { schema } from './schema/index.js';
@@ -27,7 +29,6 @@ import { createWebhookDispatcher } from './webhooks/dispatcher.js';
 import { createWebhookMetrics } from './webhooks/metrics.js';
 import { createSender } from './webhooks/sender.js';
 import { createJobRenderer } from './schema/render.js';
-import { Registry } from 'prom-client';
 
 export interface App {
   /** Fetch-API entry: tests may call it without opening a port. */
@@ -45,8 +46,6 @@ export interface CreateAppOptions {
   logger?: Logger;
   /** How webhook hosts are resolved (default: the system resolver). */
   webhookLookup?: Lookup;
-  /** Where the webhook metrics are registered (default: a registry of the app's own). */
-  metricsRegistry?: Registry;
 }
 
 /**
@@ -103,6 +102,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       events,
       storage,
       logger,
+      metrics: createMetrics({ onRefreshError: (err) => logger.warn({ err: String(err) }, 'a metrics refresh failed') }),
       settings: {
         startingCredits: config.startingCredits,
         signedUrlTtl: config.signedUrlTtl,
@@ -112,6 +112,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       webhookPolicy: { allowPrivate: config.webhooks.allowPrivate, lookup: opts.webhookLookup ?? systemLookup },
     };
 
+    registerQueueGauges(deps);
     const sweeper = startSweeper(deps, config.sweepIntervalMs);
     closers.push(() => sweeper.close());
 
@@ -123,7 +124,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       sender,
       render: createJobRenderer((job) => ({ deps, principal: { kind: 'user', id: job.userId, admin: false } })),
       logger,
-      metrics: createWebhookMetrics(opts.metricsRegistry ?? new Registry()),
+      metrics: createWebhookMetrics(deps.metrics),
       retryBaseSeconds: config.webhooks.retryBaseSeconds,
       pollMs: config.sweepIntervalMs,
       // Longer than any send may take, so a live dispatcher never loses its claim; short enough that a dead one's return soon.
