@@ -362,3 +362,15 @@ describe('the REST queue-job door', () => {
     expect(((await bad.json()) as { debug: { field: string } }).debug.field).toBe('webhook_events');
   });
 });
+
+describe('metrics', () => {
+  it('the app\'s metrics registry (what /metrics serves) counts attempts by outcome and has the delivery-latency histogram', async () => {
+    const text = await server.app.deps.metrics.render();
+    const value = (status: string) => Number(new RegExp(`^genjob_webhook_deliveries_total\\{status="${status}"\\} (\\d+)`, 'm').exec(text)?.[1]);
+    // Earlier tests in this file delivered many, retried several and gave one up.
+    expect(value('delivered')).toBeGreaterThan(10);
+    expect(value('retrying')).toBeGreaterThan(5);
+    expect(value('failed')).toBeGreaterThanOrEqual(1);
+    expect(Number(/^genjob_webhook_delivery_latency_seconds_count (\d+)/m.exec(text)?.[1])).toBe(value('delivered'));
+  });
+});
