@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { webhookSecrets } from '../db/schema.js';
 
@@ -10,13 +10,13 @@ export function newSigningSecret(): string {
 
 /** The user's signing secret, created on first use; concurrent first uses agree on one. */
 export async function signingSecretOf(db: DbOrTx, userId: string): Promise<string> {
-  const [row] = await db
-    .insert(webhookSecrets)
-    .values({ userId, secret: newSigningSecret() })
-    // A no-op update makes RETURNING give the existing row too (DO NOTHING returns nothing).
-    .onConflictDoUpdate({ target: webhookSecrets.userId, set: { secret: sql`${webhookSecrets.secret}` } })
-    .returning({ secret: webhookSecrets.secret });
-  return row.secret;
+  // Read first: every delivery asks, and only the very first may need to write.
+  const read = async () =>
+    (await db.select({ secret: webhookSecrets.secret }).from(webhookSecrets).where(eq(webhookSecrets.userId, userId)))[0]?.secret;
+  const existing = await read();
+  if (existing) return existing;
+  await db.insert(webhookSecrets).values({ userId, secret: newSigningSecret() }).onConflictDoNothing();
+  return (await read())!;
 }
 
 /** Replaces the user's secret. Deliveries are signed when they are sent, so every later attempt uses the new one. */
