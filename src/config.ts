@@ -49,6 +49,8 @@ const EnvSchema = z.object({
   WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(86_400).default(10),
   /** Seconds a webhook receiver has to answer. */
   WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(10),
+  /** Key of the optional `X-Callback-Signature` HMAC on job callbacks; unset → the header is ignored. */
+  CALLBACK_HMAC_SECRET: optionalString,
   /** Accept reference URLs resolving to loopback, private or link-local addresses (development and tests only). */
   REFERENCE_ALLOW_PRIVATE: bool,
 });
@@ -76,6 +78,8 @@ export type Config = {
   sweepIntervalMs: number;
   maxUploadBytes: number;
   webhooks: { allowPrivate: boolean; retryBaseSeconds: number; timeoutMs: number };
+  /** When set, a job callback that carries `X-Callback-Signature` must carry the right one. */
+  callbackHmacSecret?: string;
   referenceAllowPrivate: boolean;
   /** True when nothing external is configured: PGlite, local disk, in-process queue. */
   embedded: boolean;
@@ -134,6 +138,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS,
       timeoutMs: Math.round(e.WEBHOOK_TIMEOUT_SECONDS * 1000),
     },
+    callbackHmacSecret: e.CALLBACK_HMAC_SECRET,
     referenceAllowPrivate: e.REFERENCE_ALLOW_PRIVATE,
     embedded,
   };

@@ -5,7 +5,7 @@ import type { Db, DbOrTx } from '../db/client.js';
 import { jobs, webhookDeliveries, type JobRow, type WebhookDeliveryRow } from '../db/schema.js';
 import { MAX_ATTEMPTS, retryDelayMs } from './schedule.js';
 
-/** The channel the outbox trigger notifies on commit (drizzle/0002_webhook_trigger.sql). */
+/** The channel the outbox trigger notifies on commit (the `webhook_trigger` migration in drizzle/). */
 export const WEBHOOK_CHANNEL = 'genjob_webhooks';
 
 /** The job statuses a webhook can subscribe to, and what a job gets when it names none. */
