@@ -60,7 +60,9 @@ describe('GraphiQL in Chromium, offline', () => {
       const id = /"id": ?"([0-9a-f-]{36})"/.exec(await resultText(page))![1];
 
       // Watch it, in the same tab (its Headers still hold the token): the first message is the current state.
-      await replaceEditor(page, '.graphiql-query-editor', `subscription { jobUpdated(id: "${id}") { id status progress } }`);
+      await replaceEditor(page, '.graphiql-query-editor', `subscription WatchIt { jobUpdated(id: "${id}") { id status progress } }`);
+      // GraphiQL takes the operation name from the editor a moment later (debounced): wait for the tab to show it.
+      await expect.poll(() => textOf(page, '.graphiql-tab-active'), { timeout: 15_000 }).toContain('WatchIt');
       await run(page);
       await expect.poll(() => resultText(page), { timeout: 20_000 }).toMatch(/"status": ?"queued"/);
 
