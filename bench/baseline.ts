@@ -8,7 +8,7 @@
  *     (src/db/client.ts: postgres.js pool of 10, or PGlite in DATA_DIR):
  *     user upsert, conditional debit, job row, image rows, usage log,
  *   - and pushes the payload with the same LPUSH (ioredis on REDIS_URL, or an
- *     in-process list on the embedded defaults, as src/pubsub/memory.ts).
+ *     in-process list on the embedded defaults, as src/pubsub/memoryQueue.ts).
  *
  * It leaves out only what the product adds on top of that work: request
  * parsing/validation/execution by GraphQL, the content-policy check, the
