@@ -11,6 +11,7 @@ import { createDb, type DbHandle } from './db/client.js';
 import { readiness } from './http/health.js';
 import { json } from './http/respond.js';
 import { restPlugin } from './http/rest.js';
+import { handleSignedRequest } from './http/signedUrls.js';
 import { workerRoutes } from './http/worker.js';
 import { createMemoryEventBus } from './pubsub/memoryEvents.js';
 import { createMemoryQueue } from './pubsub/memoryQueue.js';
@@ -115,7 +116,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         try {
           if (url.pathname === '/health') return endResponse(json({ status: 'ok' }));
           if (url.pathname === '/ready') return endResponse(await ready());
-          const signed = local && (await local.handleSignedRequest(request));
+          const signed = local && (await handleSignedRequest(local, request));
           if (signed) return endResponse(signed);
           const answer = worker(request, url);
           if (answer) return endResponse(await answer);

@@ -8,6 +8,7 @@ import { DomainError, type ErrorCode } from '../resolvers/errors.js';
 import type { JobView } from '../resolvers/jobView.js';
 import { queueJob, type QueueJobResult } from '../resolvers/queueJob.js';
 import type { QueueJobRequest } from '../resolvers/validateJob.js';
+import { readLimited } from './body.js';
 import { json, seedError } from './respond.js';
 
 /**
@@ -243,22 +244,9 @@ async function readJson(request: Request): Promise<unknown> {
   const declared = Number(request.headers.get('content-length') ?? '0');
   const tooLarge = () => new RequestShapeError(`The request body is limited to ${MAX_BODY_BYTES} bytes.`, undefined, 413);
   if (declared > MAX_BODY_BYTES) throw tooLarge();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (request.body) {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > MAX_BODY_BYTES) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const bytes = await readLimited(request, MAX_BODY_BYTES);
+  if (!bytes) throw tooLarge();
+  const text = Buffer.from(bytes).toString('utf8');
   try {
     return JSON.parse(text);
   } catch {
