@@ -13,6 +13,8 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 
+import type { JobStatus, JobType, MediaFormat, Quality, ReferenceType } from '../vocabulary.js';
+
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
 export const users = pgTable('users', {
@@ -23,7 +25,7 @@ export const users = pgTable('users', {
 
 export interface StoredReference {
   url: string;
-  type: 'style' | 'composition' | 'character' | 'start_frame' | 'end_frame';
+  type: ReferenceType;
   strength: number;
 }
 
@@ -32,10 +34,11 @@ export const jobs = pgTable(
   {
     id: uuid('id').primaryKey(),
     userId: uuid('user_id').notNull(),
-    jobType: text('job_type').notNull(),
-    format: text('format').notNull(),
-    quality: text('quality').notNull(),
-    status: text('status').notNull(),
+    // $type only narrows the TypeScript type; the columns stay text in SQL.
+    jobType: text('job_type').$type<JobType>().notNull(),
+    format: text('format').$type<MediaFormat>().notNull(),
+    quality: text('quality').$type<Quality>().notNull(),
+    status: text('status').$type<JobStatus>().notNull(),
     progress: integer('progress').notNull().default(0),
     prompt: text('prompt').notNull(),
     negativePrompt: text('negative_prompt'),

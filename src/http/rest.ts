@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { AuthError, bearerToken, type Auth, type Principal } from '../auth/tokens.js';
-import { JOB_TYPES } from '../resolvers/catalog.js';
+import { JOB_TYPES } from '../vocabulary.js';
 import type { Deps } from '../resolvers/deps.js';
 import { DomainError, type ErrorCode } from '../resolvers/errors.js';
 import type { JobView } from '../resolvers/jobView.js';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { AuthError, bearerToken, type Auth, type Principal } from '../auth/tokens.js';
-import { BUCKETS, CATALOG, QUEUES, type JobType } from '../resolvers/catalog.js';
+import { BUCKETS, CATALOG, QUEUES } from '../resolvers/catalog.js';
 import { applyCallback, parseCallback } from '../resolvers/callback.js';
 import type { Deps } from '../resolvers/deps.js';
 import { DomainError } from '../resolvers/errors.js';
@@ -115,7 +115,7 @@ export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url:
     }
     try {
       const result = await applyCallback(deps, parseCallback(body));
-      const entry = CATALOG[result.job.jobType as JobType];
+      const entry = CATALOG[result.job.jobType];
       return json({
         success: true,
         message: result.changed

@@ -1,14 +1,14 @@
-import { and, eq, gte } from 'drizzle-orm';
+import { and, eq, gte, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { images, jobs, videos, type JobRow } from '../db/schema.js';
 import { normalizeObjectPath } from '../storage/paths.js';
-import { CATALOG, type JobType } from './catalog.js';
+import { isUuid, TERMINAL_STATUSES } from '../vocabulary.js';
+import { CATALOG } from './catalog.js';
 import type { Deps } from './deps.js';
 import { badInput, notFound } from './errors.js';
-import { TERMINAL_STATUSES, viewOf, type JobView } from './jobView.js';
+import { viewOf, type JobView } from './jobView.js';
 import { publishJob } from './publish.js';
 import { endWithRefund } from './refund.js';
-import { sql } from 'drizzle-orm';
 
 /** worker-protocol.md §4, plus `progress` with `processing`. Unknown keys are ignored. */
 const CallbackBody = z.object({
@@ -35,8 +35,6 @@ export interface CallbackResult {
   changed: boolean;
   assetsProcessed: number;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function parseCallback(body: unknown): CallbackBody {
   const parsed = CallbackBody.safeParse(body);
@@ -72,7 +70,7 @@ function withoutNul<T>(value: T): T {
  * a repeated or late callback can neither add assets nor undo an outcome.
  */
 export async function applyCallback(deps: Deps, body: CallbackBody): Promise<CallbackResult> {
-  if (!UUID.test(body.job_id)) throw notFound(`Job ${body.job_id} not found.`);
+  if (!isUuid(body.job_id)) throw notFound(`Job ${body.job_id} not found.`);
   const result = await deps.db.transaction(async (tx) => {
     const [row] = await tx.select().from(jobs).where(eq(jobs.id, body.job_id.toLowerCase())).for('update');
     if (!row) throw notFound(`Job ${body.job_id} not found.`);
@@ -96,7 +94,7 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
       return { row: updated, changed: true, assetsProcessed: 0 };
     }
 
-    const entry = CATALOG[row.jobType as JobType];
+    const entry = CATALOG[row.jobType];
     const assets: string[] = [];
     for (const raw of body.assets ?? []) {
       try {

@@ -1,6 +1,7 @@
 import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm';
 import { jobs, users } from '../db/schema.js';
-import { CATALOG, type JobType } from './catalog.js';
+import { isActive, isUuid, type JobStatus, type MediaFormat } from '../vocabulary.js';
+import { CATALOG } from './catalog.js';
 import type { Deps } from './deps.js';
 import { badInput, DomainError, notFound } from './errors.js';
 import { viewOf, viewsOf, type JobView } from './jobView.js';
@@ -13,15 +14,13 @@ export interface Viewer {
   admin: boolean;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Own jobs only (admins: any). Someone else's job is indistinguishable from a missing one. */
 function visible(viewer: Viewer, id: string): SQL | undefined {
   return viewer.admin ? eq(jobs.id, id) : and(eq(jobs.id, id), eq(jobs.userId, viewer.id));
 }
 
 export async function getJob(deps: Deps, viewer: Viewer, id: string): Promise<JobView | null> {
-  if (!UUID.test(id)) return null;
+  if (!isUuid(id)) return null;
   const [row] = await deps.db.select().from(jobs).where(visible(viewer, id.toLowerCase()));
   return row ? viewOf(deps.db, row) : null;
 }
@@ -37,7 +36,7 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
     const d = new Date(createdAt);
-    if (Number.isNaN(d.getTime()) || !UUID.test(id)) throw new Error('bad cursor');
+    if (Number.isNaN(d.getTime()) || !isUuid(id)) throw new Error('bad cursor');
     return { createdAt: d, id };
   } catch {
     throw badInput('Invalid "after" cursor: pass an endCursor or edge cursor returned by jobs.');
@@ -48,7 +47,7 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
 export async function listJobs(
   deps: Deps,
   viewer: Viewer,
-  args: { first?: number | null; after?: string | null; status?: string | null; format?: string | null },
+  args: { first?: number | null; after?: string | null; status?: JobStatus | null; format?: MediaFormat | null },
 ): Promise<JobPage> {
   const first = args.first ?? 20;
   if (!Number.isInteger(first) || first < 1 || first > 100) throw badInput('first must be between 1 and 100.');
@@ -82,11 +81,11 @@ export async function getAccount(deps: Deps, viewerId: string): Promise<{ id: st
 /** Cancels a queued or processing job and refunds it; the payload is taken off its queue when still there. */
 export async function cancelJob(deps: Deps, viewer: Viewer, id: string): Promise<JobView> {
   const missing = () => notFound(`Job ${id} not found. Check the id; you can only cancel your own jobs.`);
-  if (!UUID.test(id)) throw missing();
+  if (!isUuid(id)) throw missing();
   const row = await deps.db.transaction(async (tx) => {
     const [job] = await tx.select().from(jobs).where(visible(viewer, id.toLowerCase())).for('update');
     if (!job) throw missing();
-    if (job.status !== 'queued' && job.status !== 'processing') {
+    if (!isActive(job.status)) {
       throw new DomainError(
         'BAD_USER_INPUT',
         `Job ${id} is already ${job.status}; only queued or processing jobs can be cancelled.`,
@@ -96,7 +95,7 @@ export async function cancelJob(deps: Deps, viewer: Viewer, id: string): Promise
     return endWithRefund(tx, job, 'cancelled', null, { cancelled_at: new Date().toISOString() });
   });
   // Best effort: a payload left behind is dropped at pop time because the job is no longer queued.
-  await deps.queue.remove(CATALOG[row.jobType as JobType].queue, row.payload).catch(() => 0);
+  await deps.queue.remove(CATALOG[row.jobType].queue, row.payload).catch(() => 0);
   const view = await viewOf(deps.db, row);
   await publishJob(deps.events, deps.logger, view);
   return view;

@@ -3,7 +3,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { insertFrom } from '../db/insertFrom.js';
 import { images, jobs, usageLogs, users, videos, type JobRow } from '../db/schema.js';
-import { CATALOG, expectedTimeOf, priceOf, type JobType, type JobTypeEntry } from './catalog.js';
+import { CATALOG, expectedTimeOf, priceOf, type JobTypeEntry } from './catalog.js';
 import { checkContentPolicy } from './contentPolicy.js';
 import type { Deps } from './deps.js';
 import { DomainError } from './errors.js';
@@ -194,7 +194,7 @@ async function findByKey(db: Db, userId: string, key: string): Promise<JobRow | 
 }
 
 async function replay(deps: Deps, row: JobRow): Promise<QueueJobResult> {
-  const entry = CATALOG[row.jobType as JobType];
+  const entry = CATALOG[row.jobType];
   const queueLength = await deps.queue.length(entry.queue).catch(() => 0);
   return { job: await viewOf(deps.db, row), queueLength, entry };
 }

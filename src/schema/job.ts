@@ -1,7 +1,8 @@
 import { Repeater } from 'graphql-yoga';
 import { notFound } from '../resolvers/errors.js';
 import { cancelJob, getJob, listJobs } from '../resolvers/jobs.js';
-import { TERMINAL_STATUSES, type AssetRecord, type JobView } from '../resolvers/jobView.js';
+import type { AssetRecord, JobView } from '../resolvers/jobView.js';
+import { TERMINAL_STATUSES } from '../vocabulary.js';
 import { jobTopic, userTopic } from '../resolvers/publish.js';
 import { queueJob } from '../resolvers/queueJob.js';
 import type { StoredReference } from '../db/schema.js';

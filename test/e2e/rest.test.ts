@@ -6,7 +6,8 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobs, usageLogs, users } from '../../src/db/schema.js';
 import { QUEUE_JOB_PATH, SEED_CORS_HEADERS } from '../../src/http/rest.js';
-import { CATALOG, JOB_TYPES } from '../../src/resolvers/catalog.js';
+import { CATALOG } from '../../src/resolvers/catalog.js';
+import { JOB_TYPES } from '../../src/vocabulary.js';
 import { checkContentPolicy } from '../../src/resolvers/contentPolicy.js';
 import { fleet, gql, startTestServer, type TestServer } from '../helpers/app.js';
 

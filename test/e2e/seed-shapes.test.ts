@@ -3,7 +3,8 @@ import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { images, jobs, usageLogs, videos } from '../../src/db/schema.js';
 import { QUEUE_JOB_PATH } from '../../src/http/rest.js';
-import { CATALOG, type JobType } from '../../src/resolvers/catalog.js';
+import { CATALOG } from '../../src/resolvers/catalog.js';
+import type { JobType } from '../../src/vocabulary.js';
 import { fleet, gql, startTestServer, type TestServer } from '../helpers/app.js';
 
 /**
