@@ -168,7 +168,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         warn: (...a) => logger.warn(a.map(String).join(' ')),
         error: (...a) => logger.error(a.map(String).join(' ')),
       },
-      // The seed's REST door is a plugin of its own: it must also fix yoga's CORS answers (see rest.ts).
+      // The legacy system's REST door is a plugin of its own: it must also fix yoga's CORS answers (see rest.ts).
       plugins: [routes, restPlugin({ deps, auth, logger })],
       maskedErrors: {
         // Expected errors (DomainError, graphql-js's own) pass; anything else is

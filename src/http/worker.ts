@@ -7,12 +7,12 @@ import { DomainError } from '../resolvers/errors.js';
 import { popJob } from '../resolvers/pop.js';
 import { normalizeObjectPath } from '../storage/paths.js';
 import { InvalidPathError, ObjectExistsError } from '../storage/storage.js';
-import { json, seedError } from './respond.js';
+import { json, legacyError } from './respond.js';
 
 /**
  * The fleet's endpoints (worker-protocol.md): thin adapters over resolvers/,
  * answering in the shapes of Upstash (pop), Supabase Storage (upload) and the
- * seed's job-callback edge function.
+ * legacy system's job-callback edge function.
  */
 export interface WorkerRoutesOptions {
   deps: Deps;
@@ -111,7 +111,7 @@ export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url:
     try {
       body = await request.json();
     } catch {
-      return seedError(400, 'Invalid JSON body', 'Send the callback as a JSON object.', 'SyntaxError');
+      return legacyError(400, 'Invalid JSON body', 'Send the callback as a JSON object.', 'SyntaxError');
     }
     try {
       const result = await applyCallback(deps, parseCallback(body));
@@ -135,7 +135,7 @@ export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url:
       });
     } catch (err) {
       if (err instanceof DomainError) {
-        return seedError(err.code === 'NOT_FOUND' ? 404 : 400, err.code === 'NOT_FOUND' ? 'Job not found' : 'Invalid callback', err.message, err.code);
+        return legacyError(err.code === 'NOT_FOUND' ? 404 : 400, err.code === 'NOT_FOUND' ? 'Job not found' : 'Invalid callback', err.message, err.code);
       }
       throw err;
     }

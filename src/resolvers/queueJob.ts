@@ -13,7 +13,7 @@ import { publishJob } from './publish.js';
 import { dispatchJob } from './dispatch.js';
 import { REFERENCE_BUCKET, validateJobRequest, type QueueJobRequest, type ValidJobRequest } from './validateJob.js';
 
-/** The seed edge function's version, kept in metadata so seed-era reports can tell rows apart. */
+/** The legacy edge function's version, kept in metadata so legacy-era reports can tell rows apart. */
 export const EDGE_FUNCTION_VERSION = '3.0.0';
 
 export interface QueueJobResult {
@@ -227,7 +227,7 @@ export interface WorkerPayload {
   metadata: Record<string, unknown>;
 }
 
-/** The list element the fleet pops (worker-protocol.md §2), with the seed producer's settings. */
+/** The list element the fleet pops (worker-protocol.md §2), with the legacy producer's settings. */
 async function buildPayload(
   deps: Deps,
   jobId: string,
@@ -288,7 +288,7 @@ async function buildPayload(
   };
 }
 
-/** The seed's "Jobs Table" metadata keys. */
+/** The legacy system's "Jobs Table" metadata keys. */
 function jobMetadata(input: ValidJobRequest, payload: WorkerPayload, cost: number): Record<string, unknown> {
   const e = input.entry;
   const imageRef = input.references.find((r) => r.type !== 'start_frame' && r.type !== 'end_frame');

@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobs, usageLogs, users } from '../../src/db/schema.js';
-import { QUEUE_JOB_PATH, SEED_CORS_HEADERS } from '../../src/http/rest.js';
+import { QUEUE_JOB_PATH, LEGACY_CORS_HEADERS } from '../../src/http/rest.js';
 import { CATALOG } from '../../src/resolvers/catalog.js';
 import { JOB_TYPES } from '../../src/vocabulary.js';
 import { checkContentPolicy } from '../../src/resolvers/contentPolicy.js';
 import { fleet, gql, startTestServer, type TestServer } from '../helpers/app.js';
 
 /**
- * The seed's REST door (seed/ourvidz-api-reference.md, "1. Queue Job" and
+ * The legacy system's REST door (seed/ourvidz-api-reference.md, "1. Queue Job" and
  * "Error Handling"), compared with the document field by field.
  */
 
@@ -30,7 +30,7 @@ type Spec = 'string' | 'number' | 'boolean' | 'uuid' | 'iso' | readonly unknown[
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** The seed's response example, with each value's type (enumerations as the document lists them). */
+/** The legacy system's response example, with each value's type (enumerations as the document lists them). */
 const SEED_RESPONSE: Record<string, Spec> = {
   success: 'boolean',
   job: {
@@ -111,7 +111,7 @@ async function post(body: unknown, token: string | null, headers: Record<string,
 }
 
 function expectCors(res: Response): void {
-  for (const [name, value] of Object.entries(SEED_CORS_HEADERS)) expect(res.headers.get(name), name).toBe(value);
+  for (const [name, value] of Object.entries(LEGACY_CORS_HEADERS)) expect(res.headers.get(name), name).toBe(value);
   expect(res.headers.get('access-control-allow-credentials')).toBeNull();
 }
 
@@ -509,6 +509,6 @@ describe('CORS as the seed edge functions answer it', () => {
     });
     // Whatever the GraphQL server answers, it is not this door's preflight.
     expect(await res.text()).not.toBe('ok');
-    expect(res.headers.get('access-control-allow-headers')).not.toBe(SEED_CORS_HEADERS['Access-Control-Allow-Headers']);
+    expect(res.headers.get('access-control-allow-headers')).not.toBe(LEGACY_CORS_HEADERS['Access-Control-Allow-Headers']);
   });
 });

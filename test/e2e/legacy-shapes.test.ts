@@ -8,8 +8,8 @@ import type { JobType } from '../../src/vocabulary.js';
 import { fleet, gql, startTestServer, type TestServer } from '../helpers/app.js';
 
 /**
- * After a full lifecycle (queued over the seed's REST door, run by the fleet's
- * HTTP calls), the rows carry the metadata keys of the seed's "Database Schema
+ * After a full lifecycle (queued over the legacy system's REST door, run by the fleet's
+ * HTTP calls), the rows carry the metadata keys of the legacy system's "Database Schema
  * Updates" and "Usage Tracking" sections, so seed-era reports keep working.
  */
 
