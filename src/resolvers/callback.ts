@@ -6,6 +6,7 @@ import { isUuid, TERMINAL_STATUSES } from '../vocabulary.js';
 import { CATALOG } from './catalog.js';
 import type { Deps } from './deps.js';
 import { badInput, notFound } from './errors.js';
+import { callbackDebug, callbackMetadata, completedImageMetadata, completedVideoMetadata } from './legacyMetadata.js';
 import { viewOf, type JobView } from './jobView.js';
 import { publishJob } from './publish.js';
 import { endWithRefund } from './refund.js';
@@ -90,7 +91,7 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
 
     if (body.status === 'failed') {
       const message = body.error_message?.trim() || 'The worker reported a failure without a message.';
-      const updated = await endWithRefund(tx, row, 'failed', message.slice(0, 2000), workerMetadata(body));
+      const updated = await endWithRefund(tx, row, 'failed', message.slice(0, 2000), callbackMetadata(body));
       return { row: updated, changed: true, assetsProcessed: 0 };
     }
 
@@ -104,7 +105,7 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
       }
     }
     if (assets.length === 0) {
-      const updated = await endWithRefund(tx, row, 'failed', 'The worker reported completion without any assets.', workerMetadata(body));
+      const updated = await endWithRefund(tx, row, 'failed', 'The worker reported completion without any assets.', callbackMetadata(body));
       return { row: updated, changed: true, assetsProcessed: 0 };
     }
     const seed = body.metadata?.seed ?? row.seed;
@@ -120,37 +121,18 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
           updatedAt: now,
           metadata: {
             ...video?.metadata,
-            seed,
-            generation_time: generationTime,
-            stored_path: assets[0],
-            bucket: entry.bucket,
-            path_consistency_fixed: true,
-            callback_processed_at: processedAt,
+            ...completedVideoMetadata(entry, { path: assets[0], seed, generationTime, at: processedAt }),
           },
         })
         .where(eq(videos.jobId, row.id));
     } else {
       const existing = await tx.select().from(images).where(eq(images.jobId, row.id));
       const byIndex = new Map(existing.map((i) => [i.imageIndex, i]));
-      const callbackDebug = {
-        job_type: row.jobType,
-        primary_asset: assets[0],
-        received_assets: assets,
-        processing_timestamp: processedAt,
-      };
+      const debug = callbackDebug(row.jobType, assets, processedAt);
       for (const [index, path] of assets.entries()) {
         const metadata = {
           ...byIndex.get(index)?.metadata,
-          model_type: entry.modelType,
-          is_sdxl: entry.queue === 'sdxl_queue',
-          is_enhanced: entry.enhanced,
-          seed,
-          generation_time: generationTime,
-          image_index: index,
-          total_images: assets.length,
-          original_job_id: row.id,
-          callback_processed_at: processedAt,
-          callback_debug: callbackDebug,
+          ...completedImageMetadata(entry, { jobId: row.id, index, assets, seed, generationTime, at: processedAt }, debug),
         };
         if (byIndex.has(index)) {
           await tx
@@ -188,7 +170,7 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
         completedAt: now,
         updatedAt: now,
         version: sql`${jobs.version} + 1`,
-        metadata: { ...row.metadata, ...workerMetadata(body), seed, generation_time: generationTime },
+        metadata: { ...row.metadata, ...callbackMetadata(body), seed, generation_time: generationTime },
       })
       .where(eq(jobs.id, row.id))
       .returning();
@@ -198,11 +180,4 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
   const view = await viewOf(deps.db, result.row as JobRow);
   if (result.changed) await publishJob(deps.events, deps.logger, view);
   return { job: view, changed: result.changed, assetsProcessed: result.assetsProcessed };
-}
-
-function workerMetadata(body: CallbackBody): Record<string, unknown> {
-  const m: Record<string, unknown> = { callback_processed_at: new Date().toISOString() };
-  if (body.metadata) m.worker_metadata = body.metadata;
-  if (body.enhancedPrompt) m.enhanced_prompt = body.enhancedPrompt;
-  return m;
 }
