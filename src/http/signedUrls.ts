@@ -1,5 +1,6 @@
 import { normalizeObjectPath, validateBucketName } from '../storage/paths.js';
 import { SIGNED_GET_PREFIX, SIGNED_PUT_PREFIX, type LocalStorage } from '../storage/local.js';
+import { downloadHeaders } from '../storage/mediaTypes.js';
 import { InvalidPathError } from '../storage/storage.js';
 import { readLimited } from './body.js';
 
@@ -10,6 +11,12 @@ import { readLimited } from './body.js';
  * request, or returns `null` for any other path (so the caller can route it
  * elsewhere). The bytes and the signatures stay in storage/local.ts.
  */
+/**
+ * A refused body is not read to its end, so the connection cannot carry
+ * another request: saying so stops clients from reusing it (and failing).
+ */
+const TOO_LARGE = { Connection: 'close' };
+
 export async function handleSignedRequest(storage: LocalStorage, request: Request): Promise<Response | null> {
   const url = new URL(request.url);
   const kind = url.pathname.startsWith(SIGNED_GET_PREFIX) ? 'GET' : url.pathname.startsWith(SIGNED_PUT_PREFIX) ? 'PUT' : null;
@@ -43,11 +50,9 @@ export async function handleSignedRequest(storage: LocalStorage, request: Reques
     if (!object) return jsonError(404, 'not_found', `The object ${bucket}/${path} does not exist.`);
     const maxAge = Math.max(0, Math.floor((check.expiresMs - Date.now()) / 1000));
     const headers = {
-      'Content-Type': object.contentType ?? 'application/octet-stream',
+      ...downloadHeaders(object.contentType, path),
       'Content-Length': String(object.body.byteLength),
       'Cache-Control': `private, max-age=${maxAge}`,
-      // Objects are user-supplied; never let a browser sniff them into HTML.
-      'X-Content-Type-Options': 'nosniff',
     };
     // The bytes come from readFile, so they sit on a plain ArrayBuffer (never a SharedArrayBuffer).
     const body = object.body as Uint8Array<ArrayBuffer>;
@@ -63,10 +68,10 @@ export async function handleSignedRequest(storage: LocalStorage, request: Reques
 
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > storage.maxUploadBytes) {
-    return jsonError(413, 'EntityTooLarge', `The upload is ${declared} bytes; the limit is ${storage.maxUploadBytes} bytes.`);
+    return jsonError(413, 'EntityTooLarge', `The upload is ${declared} bytes; the limit is ${storage.maxUploadBytes} bytes.`, TOO_LARGE);
   }
   const body = await readLimited(request, storage.maxUploadBytes);
-  if (!body) return jsonError(413, 'EntityTooLarge', `The upload exceeds the limit of ${storage.maxUploadBytes} bytes.`);
+  if (!body) return jsonError(413, 'EntityTooLarge', `The upload exceeds the limit of ${storage.maxUploadBytes} bytes.`, TOO_LARGE);
   await storage.put(bucket, path, body, { contentType, upsert: true });
   return new Response(JSON.stringify({ Key: `${bucket}/${path}` }), {
     status: 200,

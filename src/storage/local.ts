@@ -212,6 +212,15 @@ export function createLocalStorage(opts: LocalStorageOptions): LocalStorage {
     return { ok: true, expiresMs };
   }
 
+  async function signedPutUrl(bucket: string, path: string, ttlSeconds: number, contentType: string): Promise<SignedUrl> {
+    // Trimmed because the handler compares against the trimmed request header.
+    const type = contentType.trim();
+    if (!type || CONTROL_OR_NEWLINE.test(type)) {
+      throw new TypeError('A signed PUT URL needs a content type without control characters, e.g. "image/png".');
+    }
+    return makeSignedUrl('PUT', bucket, path, ttlSeconds, type);
+  }
+
   return {
     kind: 'local',
     put,
@@ -219,13 +228,14 @@ export function createLocalStorage(opts: LocalStorageOptions): LocalStorage {
     exists,
     delete: del,
     signedGetUrl: async (bucket, path, ttlSeconds) => makeSignedUrl('GET', bucket, path, ttlSeconds, ''),
-    signedPutUrl: async (bucket, path, ttlSeconds, contentType) => {
-      // Trimmed because the handler compares against the trimmed request header.
-      const type = contentType.trim();
-      if (!type || CONTROL_OR_NEWLINE.test(type)) {
-        throw new TypeError('A signed PUT URL needs a content type without control characters, e.g. "image/png".');
+    signedPutUrl,
+    async signedUpload(bucket, path, { ttlSeconds, contentType, maxBytes }) {
+      // The handler enforces one limit for every signed PUT; a URL may promise less, never more.
+      if (maxBytes > maxUploadBytes) {
+        throw new RangeError(`This storage accepts signed uploads of at most ${maxUploadBytes} bytes; asked for ${maxBytes}.`);
       }
-      return makeSignedUrl('PUT', bucket, path, ttlSeconds, type);
+      const signed = await signedPutUrl(bucket, path, ttlSeconds, contentType);
+      return { ...signed, method: 'PUT', headers: { 'content-type': contentType.trim() }, fields: {} };
     },
     async ping() {
       try {
@@ -247,7 +257,6 @@ export function createLocalStorage(opts: LocalStorageOptions): LocalStorage {
 // eslint-disable-next-line no-control-regex
 const CONTROL_OR_NEWLINE = /[\u0000-\u001f\u007f]/;
 
-
 function checkTtl(ttlSeconds: number): number {
   // Whole seconds, same rule as the S3 backend, so callers see one behaviour.
   const seconds = Math.round(ttlSeconds);
@@ -256,8 +265,6 @@ function checkTtl(ttlSeconds: number): number {
   }
   return seconds;
 }
-
-
 
 function errCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
