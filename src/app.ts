@@ -9,6 +9,7 @@ import { AuthError, bearerToken, createAuth, deriveKey, loadOrCreateSecret, type
 import type { Config } from './config.js';
 import { createDb, type DbHandle } from './db/client.js';
 import { readiness } from './http/health.js';
+import { createMetrics } from './metrics/registry.js';
 import { json } from './http/respond.js';
 import { restPlugin } from './http/rest.js';
 import { handleSignedRequest } from './http/signedUrls.js';
@@ -20,6 +21,7 @@ import { createRedisEventBus } from './pubsub/redisEvents.js';
 import { createRedisQueue } from './pubsub/redisQueue.js';
 import type { Deps } from './resolvers/deps.js';
 import { DomainError, ERROR_CODES } from './resolvers/errors.js';
+import { registerQueueGauges } from './resolvers/queueMetrics.js';
 import { startSweeper } from './resolvers/sweeper.js';
 import type { Context } from './schema/context.js';
 import { schema } from './schema/index.js';
@@ -97,6 +99,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       events,
       storage,
       logger,
+      metrics: createMetrics({ onRefreshError: (err) => logger.warn({ err: String(err) }, 'a metrics refresh failed') }),
       settings: {
         startingCredits: config.startingCredits,
         signedUrlTtl: config.signedUrlTtl,
@@ -105,6 +108,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       },
     };
 
+    registerQueueGauges(deps);
     const sweeper = startSweeper(deps, config.sweepIntervalMs);
     closers.push(() => sweeper.close());
 
