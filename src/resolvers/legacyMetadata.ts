@@ -24,8 +24,9 @@ export function imageReferenceKeys(ref: StoredReference, url: string): Record<st
 
 /**
  * The worker payload's `metadata` (worker-protocol.md §2): the image
- * reference, and the WAN fleet's first/last frame URLs. `urlOf` turns a
- * stored reference URL into one a worker can fetch.
+ * reference, and the WAN fleet's first/last frame URLs, in the names both
+ * fleet generations read. `urlOf` turns a stored reference URL into one a
+ * worker can fetch.
  */
 export async function payloadReferenceKeys(
   references: readonly StoredReference[],
@@ -34,12 +35,25 @@ export async function payloadReferenceKeys(
   const metadata: Record<string, unknown> = {};
   const imageRef = imageReferenceOf(references);
   if (imageRef) Object.assign(metadata, imageReferenceKeys(imageRef, await urlOf(imageRef.url)));
+  // Frame references under both generations' names: the first reads
+  // *_reference_image_url, the second *_reference_url (and ignores the former).
   for (const ref of references) {
-    if (ref.type === 'start_frame') metadata.start_reference_image_url = await urlOf(ref.url);
-    if (ref.type === 'end_frame') metadata.end_reference_image_url = await urlOf(ref.url);
+    if (ref.type === 'start_frame') metadata.start_reference_image_url = metadata.start_reference_url = await urlOf(ref.url);
+    if (ref.type === 'end_frame') metadata.end_reference_image_url = metadata.end_reference_url = await urlOf(ref.url);
     if (ref.type === 'start_frame' || ref.type === 'end_frame') metadata.reference_strength ??= ref.strength;
   }
+  // The second generation reads image-to-image strength as a denoise
+  // strength: how far the output may move away from the reference, the
+  // opposite of how strongly the reference holds (README, "Payload").
+  if (typeof metadata.reference_strength === 'number') metadata.denoise_strength = denoiseStrengthOf(metadata.reference_strength);
+  // Copy mode is never asked for through this API: always an ordinary generation.
+  metadata.exact_copy_mode = false;
   return metadata;
+}
+
+/** `1 - reference strength`, rounded to hundredths (reference 0.1..1.0 → denoise 0.9..0). */
+export function denoiseStrengthOf(referenceStrength: number): number {
+  return Math.round((1 - referenceStrength) * 100) / 100;
 }
 
 /** The worker payload's `config`: the producer's settings for this job type. */
@@ -145,7 +159,7 @@ export function callbackMetadata(body: {
 /** A completed image row's metadata (the queued row's keys, plus what the worker reported). */
 export function completedImageMetadata(
   entry: JobTypeEntry,
-  result: { jobId: string; index: number; assets: string[]; seed: number | null; generationTime: number | null; at: string },
+  result: { jobId: string; index: number; assets: readonly unknown[]; seed: number | null; generationTime: number | null; at: string },
   debug: Record<string, unknown>,
 ): Record<string, unknown> {
   return {
@@ -163,15 +177,18 @@ export function callbackDebug(jobType: string, assets: string[], at: string): Re
 }
 
 /** A completed video row's metadata, added to what the queued row held. */
-export function completedVideoMetadata(
-  entry: JobTypeEntry,
-  result: { path: string; seed: number | null; generationTime: number | null; at: string },
-): Record<string, unknown> {
+export function completedVideoMetadata(result: {
+  bucket: string;
+  path: string;
+  seed: number | null;
+  generationTime: number | null;
+  at: string;
+}): Record<string, unknown> {
   return {
     seed: result.seed,
     generation_time: result.generationTime,
     stored_path: result.path,
-    bucket: entry.bucket,
+    bucket: result.bucket,
     path_consistency_fixed: true,
     callback_processed_at: result.at,
   };

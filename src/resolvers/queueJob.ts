@@ -203,4 +203,3 @@ function uniqueViolationOf(err: unknown): string | null {
   }
   return null;
 }
-
