@@ -94,13 +94,6 @@ export function createAuth(opts: AuthOptions): Auth {
   };
 }
 
-/** Reads `Authorization: Bearer <token>`; null when absent. */
-export function bearerToken(header: string | null | undefined): string | null {
-  if (!header) return null;
-  const m = /^Bearer\s+(.+)$/i.exec(header.trim());
-  return m ? m[1].trim() : null;
-}
-
 /** Embedded mode: a secret generated once and kept in DATA_DIR, so tokens survive restarts. */
 export function loadOrCreateSecret(dataDir: string): string {
   const file = join(dataDir, 'jwt-secret');

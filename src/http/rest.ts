@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import { AuthError, bearerToken, type Auth, type Principal } from '../auth/tokens.js';
+import { AccessDenied, principalFrom, requireUser, type UserPrincipal } from '../auth/principal.js';
+import { AuthError, type Auth } from '../auth/tokens.js';
 import { JOB_TYPES } from '../vocabulary.js';
 import type { Deps } from '../resolvers/deps.js';
 import { DomainError, type ErrorCode } from '../resolvers/errors.js';
@@ -141,28 +142,15 @@ function preflight(): Response {
 export function restRoutes(opts: RestRoutesOptions): (request: Request, url: URL) => Promise<Response> | null {
   const { deps, auth, logger } = opts;
 
-  async function principalOf(request: Request): Promise<Extract<Principal, { kind: 'user' }> | Response> {
-    // Exactly what the GraphQL door accepts: "Bearer <jwt>" (or the bare token).
-    const header = request.headers.get('authorization');
-    const token = header ? bearerToken(header) ?? header.trim() : null;
-    if (!token) {
-      return fail(401, 'UNAUTHENTICATED', 'Send "Authorization: Bearer <token>" with a user token.');
-    }
-    let principal: Principal;
+  /** The calling user (the same tokens the GraphQL door accepts), or the refusal to send. */
+  async function principalOf(request: Request): Promise<UserPrincipal | Response> {
     try {
-      principal = await auth.verify(token);
+      return requireUser(await principalFrom(auth, request), 'rest');
     } catch (err) {
       if (err instanceof AuthError) return fail(401, 'UNAUTHENTICATED', err.message);
+      if (err instanceof AccessDenied) return fail(err.code === 'FORBIDDEN' ? 403 : 401, err.code, err.message);
       throw err;
     }
-    if (principal.kind === 'worker') {
-      return fail(
-        403,
-        'FORBIDDEN',
-        'Worker tokens may only use the worker endpoints (/rpop, /llen, /storage, /functions/v1/job-callback); use a user token to queue jobs.',
-      );
-    }
-    return principal;
   }
 
   async function post(request: Request): Promise<Response> {

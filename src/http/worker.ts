@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { verifyCallbackSignature } from '../auth/callbackSignature.js';
-import { AuthError, bearerToken, type Auth, type Principal } from '../auth/tokens.js';
+import { AccessDenied, principalFrom, requireWorker, type WorkerPrincipal } from '../auth/principal.js';
+import { AuthError, type Auth, type Principal } from '../auth/tokens.js';
 import { BUCKETS, CATALOG, QUEUES } from '../resolvers/catalog.js';
 import { applyCallback, parseCallback } from '../resolvers/callback.js';
 import type { Deps } from '../resolvers/deps.js';
@@ -33,19 +34,20 @@ type Handler = (request: Request, url: URL) => Promise<Response>;
 export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url: URL) => Promise<Response> | null {
   const { deps, auth } = opts;
 
-  async function requireWorker(request: Request): Promise<Principal | Response> {
-    const token = bearerToken(request.headers.get('authorization'));
-    if (!token) return json({ error: 'Missing "Authorization: Bearer <worker token>".' }, 401);
-    let principal: Principal;
+  /** The calling worker, or the refusal to send. The fleet always sends "Bearer <token>". */
+  async function worker(request: Request): Promise<WorkerPrincipal | Response> {
+    let principal: Principal | null;
     try {
-      principal = await auth.verify(token);
+      principal = await principalFrom(auth, request, { bare: false });
     } catch (err) {
       return json({ error: err instanceof AuthError ? err.message : 'Invalid token.' }, 401);
     }
-    if (principal.kind !== 'worker') {
-      return json({ error: 'This endpoint is for the GPU workers: use a token with role "worker" or "service_role".' }, 403);
+    try {
+      return requireWorker(principal);
+    } catch (err) {
+      if (err instanceof AccessDenied) return json({ error: err.message }, err.code === 'FORBIDDEN' ? 403 : 401);
+      throw err;
     }
-    return principal;
   }
 
   const queueOf = (name: string) => (QUEUES as readonly string[]).includes(name) ? name : null;
@@ -195,7 +197,7 @@ export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url:
       if (!methods.includes(request.method)) {
         return json({ error: `Use ${methods.join(' or ')} for ${url.pathname}.` }, 405, { allow: methods.join(', ') });
       }
-      const principal = await requireWorker(request);
+      const principal = await worker(request);
       if (principal instanceof Response) return principal;
       return handler(request, url);
     })();
