@@ -17,6 +17,11 @@ import { readLimited } from './body.js';
  */
 const TOO_LARGE = { Connection: 'close' };
 
+/** The route `useRoutes` serves: local storage's signed URLs. */
+export function signedUrlRoutes(storage: LocalStorage): (request: Request) => Promise<Response | null> {
+  return (request) => handleSignedRequest(storage, request);
+}
+
 export async function handleSignedRequest(storage: LocalStorage, request: Request): Promise<Response | null> {
   const url = new URL(request.url);
   const kind = url.pathname.startsWith(SIGNED_GET_PREFIX) ? 'GET' : url.pathname.startsWith(SIGNED_PUT_PREFIX) ? 'PUT' : null;
