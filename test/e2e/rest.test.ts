@@ -3,13 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { jobs, usageLogs, users } from '../../src/db/schema.js';
 import { QUEUE_JOB_PATH, LEGACY_CORS_HEADERS } from '../../src/http/rest.js';
 import { CATALOG } from '../../src/resolvers/catalog.js';
 import { JOB_TYPES } from '../../src/vocabulary.js';
 import { checkContentPolicy } from '../../src/resolvers/contentPolicy.js';
-import { fleet, gql, startTestServer, type TestServer } from '../helpers/app.js';
+import { gql, type TestServer, serverForFile, type Fleet } from '../helpers/app.js';
 
 /**
  * The legacy system's REST door (docs/legacy-api.md, "Queue job request/response" and
@@ -17,14 +17,8 @@ import { fleet, gql, startTestServer, type TestServer } from '../helpers/app.js'
  */
 
 let server: TestServer;
-let worker: ReturnType<typeof fleet>;
-beforeAll(async () => {
-  server = await startTestServer();
-  worker = fleet(server.url, await server.workerToken());
-});
-afterAll(async () => {
-  await server?.close();
-});
+let worker: Fleet;
+serverForFile((s, w) => ((server = s), (worker = w)));
 
 type Spec = 'string' | 'number' | 'boolean' | 'uuid' | 'iso' | readonly unknown[] | { [k: string]: Spec } | ((v: unknown) => boolean);
 
