@@ -81,50 +81,35 @@ export const jobs = pgTable(
   ],
 );
 
+/**
+ * The columns images and videos share: one output of a job, in its bucket.
+ * A function, so each table gets its own column objects.
+ */
+const outputColumns = () => ({
+  id: uuid('id').primaryKey(),
+  jobId: uuid('job_id')
+    .notNull()
+    .references(() => jobs.id, { onDelete: 'cascade' }),
+  userId: uuid('user_id').notNull(),
+  bucket: text('bucket').notNull(),
+  path: text('path'),
+  /** Path of a small WebP preview in the same bucket: the worker's (second generation) or one the server made. */
+  thumbnailPath: text('thumbnail_path'),
+  /** What the bytes are (magic bytes first, then asset type and job format), not what the file name says. */
+  contentType: text('content_type'),
+  status: text('status').notNull(),
+  metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
 export const images = pgTable(
   'images',
-  {
-    id: uuid('id').primaryKey(),
-    jobId: uuid('job_id')
-      .notNull()
-      .references(() => jobs.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id').notNull(),
-    imageIndex: integer('image_index').notNull(),
-    bucket: text('bucket').notNull(),
-    path: text('path'),
-    /** Path of a small WebP preview in the same bucket: the worker's (second generation) or one the server made. */
-    thumbnailPath: text('thumbnail_path'),
-    /** What the bytes are (magic bytes first, then asset type and job format), not what the file name says. */
-    contentType: text('content_type'),
-    status: text('status').notNull(),
-    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
-    createdAt: ts('created_at').notNull().defaultNow(),
-    updatedAt: ts('updated_at').notNull().defaultNow(),
-  },
+  { ...outputColumns(), imageIndex: integer('image_index').notNull() },
   (t) => [uniqueIndex('images_job_index_idx').on(t.jobId, t.imageIndex)],
 );
 
-export const videos = pgTable(
-  'videos',
-  {
-    id: uuid('id').primaryKey(),
-    jobId: uuid('job_id')
-      .notNull()
-      .references(() => jobs.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id').notNull(),
-    bucket: text('bucket').notNull(),
-    path: text('path'),
-    /** See images.thumbnailPath. */
-    thumbnailPath: text('thumbnail_path'),
-    /** See images.contentType. */
-    contentType: text('content_type'),
-    status: text('status').notNull(),
-    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
-    createdAt: ts('created_at').notNull().defaultNow(),
-    updatedAt: ts('updated_at').notNull().defaultNow(),
-  },
-  (t) => [uniqueIndex('videos_job_idx').on(t.jobId)],
-);
+export const videos = pgTable('videos', outputColumns(), (t) => [uniqueIndex('videos_job_idx').on(t.jobId)]);
 
 export const usageLogs = pgTable(
   'usage_logs',
