@@ -2,7 +2,7 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, unlink, link } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { validateBucketName, validateObjectPath } from './paths.js';
-import { InvalidPathError, ObjectExistsError, type SignedUrl, type Storage, type StoredObject } from './storage.js';
+import { checkTtl, InvalidPathError, ObjectExistsError, type SignedUrl, type Storage, type StoredObject } from './storage.js';
 
 /** Options of {@link createLocalStorage}. */
 export interface LocalStorageOptions {
@@ -38,8 +38,6 @@ export type LocalStorage = Storage & {
 export const SIGNED_GET_PREFIX = '/storage/v1/object/sign/';
 export const SIGNED_PUT_PREFIX = '/storage/v1/object/upload/sign/';
 const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
-/** Same ceiling as S3 presigned URLs, so both backends accept the same TTLs. */
-const MAX_TTL_SECONDS = 7 * 24 * 3600;
 const TOKEN_VERSION = 'v1';
 
 /**
@@ -275,15 +273,6 @@ export function createLocalStorage(opts: LocalStorageOptions): LocalStorage {
 
 // eslint-disable-next-line no-control-regex
 const CONTROL_OR_NEWLINE = /[\u0000-\u001f\u007f]/;
-
-function checkTtl(ttlSeconds: number): number {
-  // Whole seconds, same rule as the S3 backend, so callers see one behaviour.
-  const seconds = Math.round(ttlSeconds);
-  if (!Number.isFinite(ttlSeconds) || seconds < 1 || seconds > MAX_TTL_SECONDS) {
-    throw new RangeError(`A signed URL's lifetime must be between 1 and ${MAX_TTL_SECONDS} seconds; got ${ttlSeconds}.`);
-  }
-  return seconds;
-}
 
 function errCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
