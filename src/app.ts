@@ -109,7 +109,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     return {
       fetch: (request) => Promise.resolve(yoga.fetch(request)),
       yoga,
-      attachWebSockets: (server) => attachWebSockets(yoga as never, server),
+      attachWebSockets: (server) => attachWebSockets(yoga, server),
       deps,
       auth,
       close: closeAll,

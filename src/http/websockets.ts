@@ -10,8 +10,8 @@ import { isGraphQLError, isResultWithErrors, withCode, withContractCodes } from 
  * each operation through yoga's envelop (so the same plugins, context and
  * error handling apply as over HTTP). Resolves to a closer.
  */
-export function attachWebSockets(
-  yoga: YogaServerInstance<Record<string, unknown>, object>,
+export function attachWebSockets<TContext extends object>(
+  yoga: YogaServerInstance<Record<string, unknown>, TContext>,
   server: Server,
 ): () => Promise<void> {
   const wss = new WebSocketServer({ server, path: '/graphql' });
