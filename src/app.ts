@@ -19,6 +19,11 @@ import { registerQueueGauges } from './resolvers/queueMetrics.js';
 import { startSweeper } from './resolvers/sweeper.js';
 import { contextFactory, type Context } from './schema/context.js';
 import { schema } from './schema/index.js';
+import { createJobRenderer } from './schema/render.js';
+import { systemLookup, type Lookup } from './webhooks/addresses.js';
+import { createWebhookDispatcher } from './webhooks/dispatcher.js';
+import { createWebhookMetrics } from './webhooks/metrics.js';
+import { createSender } from './webhooks/sender.js';
 
 export interface App {
   /** Fetch-API entry: tests may call it without opening a port. */
@@ -34,6 +39,8 @@ export interface App {
 
 export interface CreateAppOptions {
   logger?: Logger;
+  /** How webhook hosts are resolved (default: the system resolver). */
+  webhookLookup?: Lookup;
 }
 
 /**
@@ -71,11 +78,28 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         jobTimeoutGrace: config.jobTimeoutGrace,
         allowPrivateReferences: config.referenceAllowPrivate,
       },
+      webhookPolicy: { allowPrivate: config.webhooks.allowPrivate, lookup: opts.webhookLookup ?? systemLookup },
     };
 
     registerQueueGauges(deps);
     const sweeper = startSweeper(deps, config.sweepIntervalMs);
     closers.push(() => sweeper.close());
+
+    const sender = createSender({ ...deps.webhookPolicy, timeoutMs: config.webhooks.timeoutMs });
+    closers.push(async () => sender.close());
+    const webhooks = createWebhookDispatcher({
+      db: db.db,
+      listen: (channel, onNotify) => db.listen(channel, onNotify),
+      sender,
+      render: createJobRenderer((job) => ({ deps, principal: { kind: 'user', id: job.userId, admin: false } })),
+      logger,
+      metrics: createWebhookMetrics(deps.metrics),
+      retryBaseSeconds: config.webhooks.retryBaseSeconds,
+      pollMs: config.sweepIntervalMs,
+      // Longer than any send may take, so a live dispatcher never loses its claim; short enough that a dead one's return soon.
+      leaseMs: config.webhooks.timeoutMs * 2 + 5000,
+    });
+    closers.push(() => webhooks.close());
 
     const ready = () => readiness({ database: db.ping, queue: queue.ping, events: events.ping, storage: storage.ping });
     const yoga = createYoga<Record<string, unknown>, Context>({

@@ -13,6 +13,7 @@ import { checkPublicHost } from '../net/publicHost.js';
 import { publishJob } from './publish.js';
 import { dispatchJob } from './dispatch.js';
 import { buildPayload } from './workerPayload.js';
+import { checkWebhookRequest } from './webhooks.js';
 import { REFERENCE_BUCKET, validateJobRequest, type QueueJobRequest } from './validateJob.js';
 
 export interface QueueJobResult {
@@ -31,6 +32,7 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
   const input = validateJobRequest(req, userId);
   const policy = checkContentPolicy(input.prompt);
   if (!policy.allowed) throw new DomainError('CONTENT_POLICY', policy.reason, { rule: policy.rule });
+  const { webhook, webhookEvents } = await checkWebhookRequest(deps, req);
 
   for (const [i, ref] of input.references.entries()) {
     if (!ref.url.startsWith(`${REFERENCE_BUCKET}/`)) {
@@ -77,6 +79,8 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
     expectedGenerationTime: expectedTimeOf(entry, input.numImages),
     metadata: queuedJobMetadata({ ...input, negativePrompt: payload.negative_prompt, cost }),
     payload: JSON.stringify(payload),
+    webhook,
+    webhookEvents,
     // Holds off the dispatcher while this request pushes the payload itself.
     dispatchLeaseUntil: new Date(now.getTime() + 30_000),
     createdAt: now,

@@ -9,6 +9,7 @@ import { createMemoryEventBus, type MemoryEventBus } from '../../src/pubsub/memo
 import { createMemoryQueue } from '../../src/pubsub/memoryQueue.js';
 import type { Deps } from '../../src/resolvers/deps.js';
 import { createLocalStorage } from '../../src/storage/local.js';
+import { systemLookup } from '../../src/webhooks/addresses.js';
 
 /** The domain's deps on real embedded backends, for tests that call `resolvers/` directly. */
 export interface TestDeps {
@@ -39,6 +40,7 @@ export async function createTestDeps(settings: Partial<Deps['settings']> = {}): 
     logger: pino({ level: 'silent' }),
     metrics: createMetrics({ defaults: false }),
     settings: { startingCredits: 100, signedUrlTtl: 3600, jobTimeoutGrace: 600, allowPrivateReferences: false, ...settings },
+    webhookPolicy: { allowPrivate: false, lookup: systemLookup },
   };
   return {
     deps,
