@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { App } from '../app.js';
 import { observeRequest, requestIdFrom } from './requestContext.js';
+import { healthRoutes, stillStarting, stillStopping } from './health.js';
 
 /**
  * WHATWG URL parsing resolves `..` and `%2e%2e` segments before any handler
@@ -48,6 +49,13 @@ export interface ListenOptions {
 
 const DEFAULT_STARTUP_WAIT_MS = 30_000;
 
+/** Writes a fetch Response (from the health routes) to a Node response. */
+async function writeAnswer(res: ServerResponse, answer: Promise<Response>, headers: Record<string, string> = {}): Promise<void> {
+  const a = await answer;
+  res.writeHead(a.status, { ...Object.fromEntries(a.headers), ...headers });
+  res.end(Buffer.from(await a.arrayBuffer()));
+}
+
 function jsonAnswer(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
   res.end(JSON.stringify(body));
@@ -62,6 +70,10 @@ function refuseUpgrade(socket: Duplex, status: number, reason: string, body: unk
       `retry-after: 1\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${text}`,
   );
 }
+
+/** `/health` and `/ready` while the app is still starting, and once it is stopping: the same code as while it runs. */
+const beforeStart = healthRoutes(stillStarting);
+const whileStopping = healthRoutes(stillStopping);
 
 /**
  * Serves an app (HTTP, SSE and graphql-ws) on host:port; port 0 picks a free
@@ -103,14 +115,16 @@ export async function listen(appOrPromise: App | Promise<App>, port: number, hos
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     if (!guard(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
+    const url = new URL(path, 'http://localhost');
     if (draining) {
       // A new request on a kept-alive socket after the signal: refused, and the socket closes after it.
-      if (path === '/health') return jsonAnswer(res, 200, { status: 'ok' }, { connection: 'close' });
-      return jsonAnswer(res, 503, { status: 'stopping', failing: ['stopping'], error: 'The server is shutting down: retry on another instance.' }, { connection: 'close', 'retry-after': '1' });
+      const health = whileStopping(new Request(url), url);
+      if (health) return void writeAnswer(res, health, { connection: 'close' });
+      return jsonAnswer(res, 503, { status: 'stopping', error: 'The server is shutting down: retry on another instance.' }, { connection: 'close', 'retry-after': '1' });
     }
     if (app) return void app.yoga(req, res);
-    if (path === '/health') return jsonAnswer(res, 200, { status: 'ok' });
-    if (path === '/ready') return jsonAnswer(res, 503, { status: 'starting', failing: ['starting'] });
+    const early = beforeStart(new Request(url), url);
+    if (early) return void writeAnswer(res, early);
     void whenStarted().then((a) => {
       if (res.destroyed) return;
       if (a && !draining) return void a.yoga(req, res);

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CONTRACT_METRICS, sample } from '../helpers/metrics.js';
-import { fleet, gql, newUser, startTestServer, type TestServer } from '../helpers/app.js';
+import { gql, newUser, type TestServer, serverForFile, type Fleet } from '../helpers/app.js';
 
 /**
  * The operator's metrics: every promised name is exposed, and the job
@@ -9,15 +9,10 @@ import { fleet, gql, newUser, startTestServer, type TestServer } from '../helper
 let server: TestServer;
 /** A second server whose /metrics wants METRICS_TOKEN. */
 let guarded: TestServer;
-let worker: ReturnType<typeof fleet>;
+let worker: Fleet;
 const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
-beforeAll(async () => {
-  [server, guarded] = await Promise.all([startTestServer(), startTestServer({ METRICS_TOKEN })]);
-  worker = fleet(server.url, await server.workerToken());
-});
-afterAll(async () => {
-  await Promise.all([server?.close(), guarded?.close()]);
-});
+serverForFile((s, w) => ((server = s), (worker = w)));
+serverForFile((s) => (guarded = s), { METRICS_TOKEN });
 
 async function scrape(): Promise<string> {
   const res = await fetch(`${server.url}/metrics`);

@@ -1,8 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import type { Metrics } from '../metrics/registry.js';
-import { bearerToken } from '../auth/tokens.js';
-import { json } from './respond.js';
+import { bearerToken } from '../auth/principal.js';
+import { json } from '../http/respond.js';
 
 export interface MetricsRouteOptions {
   metrics: Metrics;
