@@ -18,6 +18,7 @@ import type { Deps } from './resolvers/deps.js';
 import { DomainError, ERROR_CODES } from './resolvers/errors.js';
 import { startSweeper } from './resolvers/sweeper.js';
 import type { Context } from './schema/context.js';
+import { DEFAULT_LIMITS, useRequestLimits } from './plugins/useRequestLimits.js';
 import { schema } from './schema/index.js';
 import { createLocalStorage, type LocalStorage } from './storage/local.js';
 import { createS3Storage } from './storage/s3.js';
@@ -166,7 +167,11 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         error: (...a) => logger.error(a.map(String).join(' ')),
       },
       // The seed's REST door is a plugin of its own: it must also fix yoga's CORS answers (see rest.ts).
-      plugins: [routes, restPlugin({ deps, auth, logger })],
+      plugins: [
+        routes,
+        restPlugin({ deps, auth, logger }),
+        useRequestLimits({ ...DEFAULT_LIMITS, maxCost: config.graphql.maxCost, introspection: config.graphql.introspection }),
+      ],
       maskedErrors: {
         // Expected errors (DomainError, graphql-js's own) pass; anything else is
         // logged with an id and replaced by a message that reveals nothing.
