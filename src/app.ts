@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
@@ -10,7 +10,9 @@ import type { Config } from './config.js';
 import { createDb, type DbHandle } from './db/client.js';
 import { readiness } from './http/health.js';
 import { json } from './http/respond.js';
-import { restPlugin } from './http/rest.js';
+import { restPlugin, restRateLimited } from './http/rest.js';
+import { createRateLimiter, rateLimitMessage } from './limits/rateLimiter.js';
+import { useRateLimit } from './plugins/useRateLimit.js';
 import { workerRoutes } from './http/worker.js';
 import { createMemoryEventBus, createMemoryQueue } from './pubsub/memory.js';
 import { assertRedisReachable, createRedisEventBus, createRedisQueue } from './pubsub/redis.js';
@@ -99,7 +101,20 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         signedUrlTtl: config.signedUrlTtl,
         jobTimeoutGrace: config.jobTimeoutGrace,
         allowPrivateReferences: config.referenceAllowPrivate,
+        maxActiveJobsPerUser: config.maxActiveJobsPerUser,
       },
+    };
+
+    const limiter = createRateLimiter({ perMinute: config.rateLimitPerMinute, redis: config.redis, logger });
+    closers.push(() => limiter.close());
+    /** Rate-limit key: the verified user (or worker) id; the client's address without a valid token. */
+    const rateKeyOf = async (authorization: unknown, address: string | undefined): Promise<string> => {
+      const token = typeof authorization === 'string' ? bearerToken(authorization) ?? (authorization.trim() || null) : null;
+      if (token) {
+        const principal = await auth.verify(token).catch(() => null);
+        if (principal) return principal.kind === 'user' ? `user:${principal.id}` : `worker:${principal.id ?? ''}`;
+      }
+      return `ip:${address ?? 'unknown'}`;
     };
 
     const sweeper = startSweeper(deps, config.sweepIntervalMs);
@@ -169,6 +184,12 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       // The seed's REST door is a plugin of its own: it must also fix yoga's CORS answers (see rest.ts).
       plugins: [
         routes,
+        useRateLimit({
+          limiter,
+          keyOf: (request, serverContext) =>
+            rateKeyOf(request.headers.get('authorization'), (serverContext.req as IncomingMessage | undefined)?.socket?.remoteAddress),
+          restRefusal: restRateLimited,
+        }),
         restPlugin({ deps, auth, logger }),
         useRequestLimits({ ...DEFAULT_LIMITS, maxCost: config.graphql.maxCost, introspection: config.graphql.introspection }),
       ],
@@ -220,6 +241,17 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
               }
               const errors = validate(s, document);
               if (errors.length) return errors.map((e: GraphQLError) => withCode(e, 'BAD_USER_INPUT'));
+              const params = ctx.connectionParams as Record<string, unknown> | undefined;
+              const decision = await limiter.consume(
+                await rateKeyOf(params?.authorization ?? params?.Authorization, ctx.extra.request.socket.remoteAddress),
+              );
+              if (!decision.allowed) {
+                return [
+                  new GraphQLError(rateLimitMessage(decision), {
+                    extensions: { code: 'RATE_LIMITED', limit: decision.limit, retryAfterSeconds: decision.retryAfterSeconds, retryAt: decision.retryAt.toISOString() },
+                  }),
+                ];
+              }
               let contextValue;
               try {
                 contextValue = await contextFactory();

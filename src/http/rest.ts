@@ -8,6 +8,7 @@ import { DomainError, type ErrorCode } from '../resolvers/errors.js';
 import type { JobView } from '../resolvers/jobView.js';
 import { queueJob, type QueueJobResult } from '../resolvers/queueJob.js';
 import type { QueueJobRequest } from '../resolvers/validateJob.js';
+import { rateLimitMessage, type RateDecision } from '../limits/rateLimiter.js';
 import { json, seedError } from './respond.js';
 
 /**
@@ -132,6 +133,22 @@ export function restPlugin(opts: RestRoutesOptions): Plugin {
   };
 }
 
+/** A refusal by the rate limit, in the seed's error shape, with retry-after. */
+export function restRateLimited(
+  _request: Request,
+  url: URL,
+  decision: Extract<RateDecision, { allowed: false }>,
+): Response | null {
+  if (url.pathname !== QUEUE_JOB_PATH) return null;
+  return fail(
+    429,
+    'RATE_LIMITED',
+    rateLimitMessage(decision),
+    { limit: decision.limit, retryAfterSeconds: decision.retryAfterSeconds, retryAt: decision.retryAt.toISOString() },
+    { 'retry-after': String(decision.retryAfterSeconds) },
+  );
+}
+
 function preflight(): Response {
   return new Response('ok', { status: 200, headers: { ...SEED_CORS_HEADERS, 'content-type': 'text/plain; charset=utf-8' } });
 }
@@ -226,7 +243,8 @@ function domainFailure(err: DomainError, refs: ReferenceSource[]): Response {
   if (field && seedField && details.startsWith(field)) details = seedField + details.slice(field.length);
   const debug = { ...extensions, ...(seedField ? { field: seedField } : {}) };
   const title = field === 'jobType' ? 'Invalid job type' : ERROR_TITLES[err.code];
-  return seedError(err.status, title, details, err.code, debug, { ...SEED_CORS_HEADERS });
+  const retry: Record<string, string> = typeof extensions.retryAfterSeconds === 'number' ? { 'retry-after': String(extensions.retryAfterSeconds) } : {};
+  return seedError(err.status, title, details, err.code, debug, { ...SEED_CORS_HEADERS, ...retry });
 }
 
 function seedFieldOf(field: string, refs: ReferenceSource[]): string | undefined {
