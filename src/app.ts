@@ -8,6 +8,7 @@ import { WebSocketServer } from 'ws';
 import { AuthError, bearerToken, createAuth, deriveKey, loadOrCreateSecret, type Auth, type Principal } from './auth/tokens.js';
 import type { Config } from './config.js';
 import { createDb, type DbHandle } from './db/client.js';
+import { corsOptions, originAllowed } from './http/cors.js';
 import { readiness } from './http/health.js';
 import { json } from './http/respond.js';
 import { restPlugin, restRateLimited } from './http/rest.js';
@@ -174,6 +175,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       // URL never ends in a space, so this disables yoga's.
       healthCheckEndpoint: ' ',
       landingPage: false,
+      cors: corsOptions(config.corsOrigins),
       graphiql: { title: 'Generation jobs API', subscriptionsProtocol: 'WS' },
       logging: {
         debug: (...a) => logger.debug(a.map(String).join(' ')),
@@ -190,7 +192,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
             rateKeyOf(request.headers.get('authorization'), (serverContext.req as IncomingMessage | undefined)?.socket?.remoteAddress),
           restRefusal: restRateLimited,
         }),
-        restPlugin({ deps, auth, logger }),
+        restPlugin({ deps, auth, logger, corsOrigins: config.corsOrigins }),
         useRequestLimits({ ...DEFAULT_LIMITS, maxCost: config.graphql.maxCost, introspection: config.graphql.introspection }),
       ],
       maskedErrors: {
@@ -221,7 +223,13 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       fetch: (request) => Promise.resolve(yoga.fetch(request)),
       yoga,
       attachWebSockets(server) {
-        const wss = new WebSocketServer({ server, path: '/graphql' });
+        const wss = new WebSocketServer({
+          server,
+          path: '/graphql',
+          // A document is at most 32 KiB; the default (100 MiB) would buffer anything.
+          maxPayload: DEFAULT_LIMITS.maxBodyBytes,
+          verifyClient: ({ origin }: { origin?: string }) => originAllowed(origin, config.corsOrigins),
+        });
         const cleanup = useServer<Record<string, unknown>>(
           {
             execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,

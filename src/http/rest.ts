@@ -9,6 +9,7 @@ import type { JobView } from '../resolvers/jobView.js';
 import { queueJob, type QueueJobResult } from '../resolvers/queueJob.js';
 import type { QueueJobRequest } from '../resolvers/validateJob.js';
 import { rateLimitMessage, type RateDecision } from '../limits/rateLimiter.js';
+import { restrictCorsHeaders } from './cors.js';
 import { json, seedError } from './respond.js';
 
 /**
@@ -39,6 +40,8 @@ export interface RestRoutesOptions {
   deps: Deps;
   auth: Auth;
   logger: Logger;
+  /** CORS_ORIGINS; null (unset) keeps the legacy "*". */
+  corsOrigins?: readonly string[] | null;
 }
 
 /** The seed's `job` object: snake_case columns of the jobs table. */
@@ -118,8 +121,11 @@ export function restPlugin(opts: RestRoutesOptions): Plugin {
     onResponse({ request, response, setResponse }) {
       const path = new URL(request.url, 'http://localhost').pathname;
       if (path !== QUEUE_JOB_PATH) return;
+      const origin = request.headers.get('origin');
       if (request.method === 'OPTIONS') {
-        setResponse(preflight());
+        const answer = preflight();
+        restrictCorsHeaders(answer.headers, origin, opts.corsOrigins ?? null);
+        setResponse(answer);
         return;
       }
       // Yoga's CORS echoes the Origin and adds Allow-Credentials; the seed answers "*".
@@ -128,6 +134,7 @@ export function restPlugin(opts: RestRoutesOptions): Plugin {
         headers.delete(name);
       }
       for (const [name, value] of Object.entries(SEED_CORS_HEADERS)) headers.set(name, value);
+      restrictCorsHeaders(headers, origin, opts.corsOrigins ?? null);
       setResponse(new Response(response.body, { status: response.status, statusText: response.statusText, headers }));
     },
   };
