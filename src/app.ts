@@ -14,6 +14,7 @@ import { json } from './http/respond.js';
 import { restPlugin, restRateLimited } from './http/rest.js';
 import { createRateLimiter, rateLimitMessage } from './limits/rateLimiter.js';
 import { useRateLimit } from './plugins/useRateLimit.js';
+import { atTime, tokenExpiredError, useTokenExpiry } from './plugins/useTokenExpiry.js';
 import { workerRoutes } from './http/worker.js';
 import { createMemoryEventBus, createMemoryQueue } from './pubsub/memory.js';
 import { assertRedisReachable, createRedisEventBus, createRedisQueue } from './pubsub/redis.js';
@@ -194,6 +195,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         }),
         restPlugin({ deps, auth, logger, corsOrigins: config.corsOrigins }),
         useRequestLimits({ ...DEFAULT_LIMITS, maxCost: config.graphql.maxCost, introspection: config.graphql.introspection }),
+        useTokenExpiry(),
       ],
       maskedErrors: {
         // Expected errors (DomainError, graphql-js's own) pass; anything else is
@@ -215,7 +217,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         const request = (init as { request?: Request }).request;
         const params = (init as { connectionParams?: Record<string, unknown> }).connectionParams;
         const authorization = request?.headers.get('authorization') ?? params?.authorization ?? params?.Authorization;
-        return { deps, principal: await principalOf(authorization) };
+        return { deps, principal: await principalOf(authorization), transport: params ? 'ws' : 'http' };
       },
     });
 
@@ -232,6 +234,23 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         });
         const cleanup = useServer<Record<string, unknown>>(
           {
+            // A connection lives on past its token's expiry unless ended: at
+            // that moment every subscription gets UNAUTHENTICATED and the
+            // socket closes (4401, as graphql-ws closes unauthorized sockets).
+            onConnect: async (ctx) => {
+              const params = ctx.connectionParams as Record<string, unknown> | undefined;
+              const principal = await principalOf(params?.authorization ?? params?.Authorization).catch(() => null);
+              const expiresAt = principal?.expiresAt;
+              if (expiresAt === undefined) return true;
+              const socket = ctx.extra.socket;
+              const cancel = atTime(expiresAt, () => {
+                const payload = [tokenExpiredError(expiresAt).toJSON()];
+                for (const id of Object.keys(ctx.subscriptions)) socket.send(JSON.stringify({ id, type: 'error', payload }));
+                socket.close(4401, 'Unauthorized: the token expired');
+              });
+              socket.once('close', cancel);
+              return true;
+            },
             execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
             subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
             onSubscribe: async (ctx, _id, payload) => {

@@ -5,8 +5,8 @@ import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 
 /** Who is calling, decided by the token's `role` claim (http-contract.md "Tokens"). */
 export type Principal =
-  | { kind: 'user'; id: string; admin: boolean }
-  | { kind: 'worker'; id: string | null };
+  | { kind: 'user'; id: string; admin: boolean; expiresAt?: number }
+  | { kind: 'worker'; id: string | null; expiresAt?: number };
 
 export class AuthError extends Error {
   constructor(message: string) {
@@ -65,12 +65,13 @@ export function createAuth(opts: AuthOptions): Auth {
     const payload = await verifyPayload(token);
     const role = typeof payload.role === 'string' ? payload.role : undefined;
     if (role === 'worker' || role === 'service_role') {
-      return { principal: { kind: 'worker', id: typeof payload.sub === 'string' ? payload.sub : null }, exp: payload.exp };
+      const id = typeof payload.sub === 'string' ? payload.sub : null;
+      return { principal: { kind: 'worker', id, ...expiry(payload.exp) }, exp: payload.exp };
     }
     if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) {
       throw new AuthError('The token has no user id: its "sub" claim must be a UUID.');
     }
-    return { principal: { kind: 'user', id: payload.sub.toLowerCase(), admin: role === 'admin' }, exp: payload.exp };
+    return { principal: { kind: 'user', id: payload.sub.toLowerCase(), admin: role === 'admin', ...expiry(payload.exp) }, exp: payload.exp };
   }
 
   return {
@@ -93,6 +94,11 @@ export function createAuth(opts: AuthOptions): Auth {
         .sign(secretKey);
     },
   };
+}
+
+/** `expiresAt` (ms since the epoch) from a token's `exp` claim (seconds), when it has one. */
+function expiry(exp: number | undefined): { expiresAt?: number } {
+  return typeof exp === 'number' && Number.isFinite(exp) ? { expiresAt: exp * 1000 } : {};
 }
 
 /** Reads `Authorization: Bearer <token>`; null when absent. */

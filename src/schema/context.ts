@@ -6,4 +6,6 @@ export interface Context {
   deps: Deps;
   /** Null when no token was sent. */
   principal: Principal | null;
+  /** How the operation arrived: graphql-ws, or HTTP (including SSE). */
+  transport?: 'ws' | 'http';
 }
