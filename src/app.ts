@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import { createDb, type DbHandle } from './db/client.js';
 import { corsOptions, originAllowed } from './http/cors.js';
 import { readiness } from './http/health.js';
+import { createMetrics } from './metrics/registry.js';
 import { json } from './http/respond.js';
 import { restPlugin, restRateLimited } from './http/rest.js';
 import { createRateLimiter, rateLimitMessage } from './limits/rateLimiter.js';
@@ -20,6 +21,7 @@ import { createMemoryEventBus, createMemoryQueue } from './pubsub/memory.js';
 import { assertRedisReachable, createRedisEventBus, createRedisQueue } from './pubsub/redis.js';
 import type { Deps } from './resolvers/deps.js';
 import { DomainError, ERROR_CODES } from './resolvers/errors.js';
+import { registerQueueGauges } from './resolvers/queueMetrics.js';
 import { startSweeper } from './resolvers/sweeper.js';
 import type { Context } from './schema/context.js';
 import { DEFAULT_LIMITS, useRequestLimits } from './plugins/useRequestLimits.js';
@@ -98,6 +100,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       events,
       storage,
       logger,
+      metrics: createMetrics({ onRefreshError: (err) => logger.warn({ err: String(err) }, 'a metrics refresh failed') }),
       settings: {
         startingCredits: config.startingCredits,
         signedUrlTtl: config.signedUrlTtl,
@@ -119,6 +122,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       return `ip:${address ?? 'unknown'}`;
     };
 
+    registerQueueGauges(deps);
     const sweeper = startSweeper(deps, config.sweepIntervalMs);
     closers.push(() => sweeper.close());
 
