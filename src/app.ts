@@ -268,10 +268,10 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
               try {
                 document = parse(payload.query);
               } catch (err) {
-                return [withCode(err as GraphQLError, 'BAD_USER_INPUT')];
+                return [withoutHttp(withCode(err as GraphQLError, 'BAD_USER_INPUT'))];
               }
               const errors = validate(s, document);
-              if (errors.length) return errors.map((e: GraphQLError) => withCode(e, 'BAD_USER_INPUT'));
+              if (errors.length) return errors.map((e: GraphQLError) => withoutHttp(withCode(e, 'BAD_USER_INPUT')));
               const params = ctx.connectionParams as Record<string, unknown> | undefined;
               const decision = await limiter.consume(
                 await rateKeyOf(params?.authorization ?? params?.Authorization, ctx.extra.request.socket.remoteAddress),
@@ -299,8 +299,11 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
                 rootValue: { execute, subscribe },
               };
             },
-            onNext: (_ctx, _id, _payload, _args, result) =>
-              isResultWithErrors(result) ? withContractCodes(result) : result,
+            onNext: (_ctx, _id, _payload, _args, result) => {
+              if (!isResultWithErrors(result)) return result;
+              const coded = withContractCodes(result);
+              return { ...coded, errors: coded.errors.map(withoutHttp) };
+            },
           },
           wss,
         );
@@ -329,6 +332,20 @@ function isGraphQLError(e: unknown): e is GraphQLError {
 
 function isResultWithErrors(result: unknown): result is { errors: readonly GraphQLError[] } {
   return typeof result === 'object' && result !== null && Array.isArray((result as { errors?: unknown }).errors);
+}
+
+/** A websocket has no HTTP status: the `http` extension (the status yoga uses) is not sent there. */
+function withoutHttp(error: GraphQLError): GraphQLError {
+  if (!error.extensions || !('http' in error.extensions)) return error;
+  const { http: _http, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions,
+  });
 }
 
 function withCode(error: GraphQLError, code: string): GraphQLError {

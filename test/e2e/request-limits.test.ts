@@ -93,6 +93,7 @@ describe('body and document size', () => {
       await sub.completed();
       const err = sub.error as Array<{ message: string; extensions?: Record<string, unknown> }>;
       expect(err[0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', limit: 'maxTokens' });
+      expect(err[0]!.extensions!.http).toBeUndefined();
     } finally {
       await client.dispose();
     }
@@ -138,16 +139,16 @@ describe('depth, aliases and cost', () => {
   it('applies the cost budget to websocket subscriptions too', async () => {
     const client = wsClient(server.wsUrl, user.token);
     try {
-      const fields = Array.from({ length: 30 }, (_, i) => `r${i}: references { url } d${i}: assets { url }`).join(' ');
-      // 1 + 30 × (5 + 6) = 331 per subscription field; fragments multiply it.
-      const sub = collect(
-        client,
-        `subscription { myJobUpdates { ...F } } fragment F on Job { ${fields} ...G ...G ...G ...G ...G ...G ...G ...G ...G ...G ...G ...G ...G ...G ...G } fragment G on Job { ${fields} }`,
-      );
-      await sub.completed();
-      const err = sub.error as Array<{ message: string; extensions?: Record<string, unknown> }>;
-      expect(Array.isArray(err), String(sub.error)).toBe(true);
-      expect(err.some((e) => e.extensions?.limit === 'maxCost' || e.extensions?.limit === 'maxAliases')).toBe(true);
+      // Each spread of G costs 11 (references 5 + assets 6): 500 spreads + the subscription field = 5,501.
+      const sub = collect(client, `subscription { myJobUpdates { ${'...G '.repeat(500)} } } fragment G on Job { references { url } assets { url } }`);
+      // Refused before the subscription starts: one result with the error, then complete.
+      const events = await sub.completed();
+      expect(sub.error).toBeUndefined();
+      expect(events).toHaveLength(1);
+      const err = events[0]!.errors as Array<{ message: string; extensions?: Record<string, unknown> }>;
+      expect(err[0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', limit: 'maxCost', found: 5501 });
+      expect(events[0]!.data ?? null).toBeNull();
+      expect(err.every((e) => e.extensions?.http === undefined)).toBe(true);
     } finally {
       await client.dispose();
     }
