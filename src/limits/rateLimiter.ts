@@ -53,6 +53,9 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
       duration,
       rejectIfRedisNotReady: true,
       insuranceLimiter: memory,
+      // Once a key is over its limit, refuse it from memory until its window
+      // ends: a flooding client then costs no Redis round trip per request.
+      inMemoryBlockOnConsumed: opts.perMinute + 1,
     });
   }
   return {
