@@ -43,6 +43,10 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
       // Fail fast to the in-memory limiter instead of queueing commands while Redis is away.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
+      // A Redis that accepts the command but never answers (frozen, or a
+      // network partition) must not hold requests: after this the in-memory
+      // limiter decides.
+      commandTimeout: 500,
       lazyConnect: false,
     });
     client.on('error', (err: Error) => opts.logger.debug({ err: err.message }, 'rate limiter redis error'));
