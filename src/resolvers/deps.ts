@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics/registry.js';
 import type { EventBus } from '../pubsub/events.js';
 import type { WorkerQueue } from '../pubsub/queue.js';
 import type { Storage } from '../storage/storage.js';
+import type { UrlPolicy } from '../webhooks/addresses.js';
 
 /** What the domain functions are handed by the composition root (app.ts). */
 export interface Deps {
@@ -23,4 +24,6 @@ export interface Deps {
     /** MAX_ACTIVE_JOBS_PER_USER: queued + running jobs one user may have at once. */
     maxActiveJobsPerUser: number;
   };
+  /** Which webhook URLs are allowed (WEBHOOK_ALLOW_PRIVATE) and how their hosts are resolved. */
+  webhookPolicy: UrlPolicy;
 }
