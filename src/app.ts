@@ -118,7 +118,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       webhookPolicy: { allowPrivate: config.webhooks.allowPrivate, lookup: opts.webhookLookup ?? systemLookup },
     };
 
-    const limiter = createRateLimiter({ perMinute: config.rateLimitPerMinute, redis: config.redis, logger });
+    const limiter = await createRateLimiter({ perMinute: config.rateLimitPerMinute, redis: config.redis, logger });
     closers.push(() => limiter.close());
     /** Rate-limit key: the verified user (or worker) id; the client's address without a valid token. */
     const rateKeyOf = async (authorization: unknown, address: string | undefined): Promise<string> => {

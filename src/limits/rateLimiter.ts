@@ -33,7 +33,7 @@ export interface RateLimiterOptions {
  * takes over (the API keeps serving, as it does for queueing, and the limit
  * then holds per instance until Redis is back).
  */
-export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
+export async function createRateLimiter(opts: RateLimiterOptions): Promise<RateLimiter> {
   const duration = 60;
   const memory = new RateLimiterMemory({ points: opts.perMinute, duration });
   let client: Redis | undefined;
@@ -45,11 +45,22 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
       maxRetriesPerRequest: 1,
       // A Redis that accepts the command but never answers (frozen, or a
       // network partition) must not hold requests: after this the in-memory
-      // limiter decides.
-      commandTimeout: 500,
+      // limiter decides (2 s: a loaded Redis can be slow without being gone).
+      commandTimeout: 2000,
       lazyConnect: false,
     });
     client.on('error', (err: Error) => opts.logger.debug({ err: err.message }, 'rate limiter redis error'));
+    // Until the connection is ready the in-memory limiter would count, and
+    // its counts are not Redis's: start counting in Redis from the first request.
+    const connected = client;
+    await new Promise<void>((resolve) => {
+      if (connected.status === 'ready') return resolve();
+      const timer = setTimeout(resolve, 5_000);
+      connected.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     limiter = new RateLimiterRedis({
       storeClient: client,
       keyPrefix: `${opts.redis.keyPrefix}ratelimit`,
