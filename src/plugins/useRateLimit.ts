@@ -1,12 +1,22 @@
+import type { IncomingMessage } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
+import { principalFrom, type Credentials } from '../auth/principal.js';
+import type { Auth } from '../auth/tokens.js';
 import { rateLimitMessage, type RateDecision, type RateLimiter } from '../limits/rateLimiter.js';
 
-/** Who is asking, for counting: `user:<id>` with a valid token, `ip:<address>` without one. */
-export type RateKeyOf = (request: Request, serverContext: Record<string, unknown>) => Promise<string>;
+/**
+ * Who is asking, for counting: `user:<id>` (or `worker:<id>`) with a valid
+ * token, `ip:<address>` without one (an invalid token counts as none).
+ */
+export async function rateKeyOf(auth: Auth, credentials: Credentials, address: string | undefined): Promise<string> {
+  const principal = await principalFrom(auth, credentials).catch(() => null);
+  if (principal) return principal.kind === 'user' ? `user:${principal.id}` : `worker:${principal.id ?? ''}`;
+  return `ip:${address ?? 'unknown'}`;
+}
 
 export interface UseRateLimitOptions {
   limiter: RateLimiter;
-  keyOf: RateKeyOf;
+  auth: Auth;
   /** Answers a refused request of a path that is not GraphQL (the REST door, in its own error shape); null for GraphQL's. */
   restRefusal?: (request: Request, url: URL, decision: Extract<RateDecision, { allowed: false }>) => Response | null;
 }
@@ -22,7 +32,8 @@ export function useRateLimit(opts: UseRateLimitOptions): Plugin {
   return {
     async onRequest({ request, url, serverContext, endResponse }) {
       if (!counted(request, url)) return;
-      const decision = await opts.limiter.consume(await opts.keyOf(request, serverContext as Record<string, unknown>));
+      const address = (serverContext as { req?: IncomingMessage }).req?.socket?.remoteAddress;
+      const decision = await opts.limiter.consume(await rateKeyOf(opts.auth, request, address));
       if (decision.allowed) return;
       const rest = opts.restRefusal?.(request, url, decision);
       if (rest) return endResponse(rest);
