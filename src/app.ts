@@ -8,6 +8,8 @@ import { WebSocketServer } from 'ws';
 import { AuthError, bearerToken, createAuth, deriveKey, loadOrCreateSecret, type Auth, type Principal } from './auth/tokens.js';
 import type { Config } from './config.js';
 import { createDb, type DbHandle } from './db/client.js';
+import { DEV_USER_ID } from './auth/devUser.js';
+import { cachedToken, defaultConsoleDir, useConsole } from './http/console.js';
 import { readiness } from './http/health.js';
 import { json } from './http/respond.js';
 import { restPlugin } from './http/rest.js';
@@ -37,6 +39,8 @@ export interface App {
 
 export interface CreateAppOptions {
   logger?: Logger;
+  /** The built web console (default: the package's console/dist). */
+  consoleDir?: string;
 }
 
 /**
@@ -165,7 +169,15 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         error: (...a) => logger.error(a.map(String).join(' ')),
       },
       // The seed's REST door is a plugin of its own: it must also fix yoga's CORS answers (see rest.ts).
-      plugins: [routes, restPlugin({ deps, auth, logger })],
+      plugins: [
+        routes,
+        restPlugin({ deps, auth, logger }),
+        useConsole({
+          dir: opts.consoleDir ?? defaultConsoleDir(),
+          // Only the embedded defaults hand the dev user's token to the page; a configured deployment never mints one.
+          devToken: config.embedded && !config.jwt.jwksUrl ? cachedToken(() => auth.sign({ sub: DEV_USER_ID }, '30d')) : undefined,
+        }),
+      ],
       maskedErrors: {
         // Expected errors (DomainError, graphql-js's own) pass; anything else is
         // logged with an id and replaced by a message that reveals nothing.

@@ -1,9 +1,7 @@
 import { pino } from 'pino';
+import { DEV_USER_ID } from './auth/devUser.js';
 import { loadConfig } from './config.js';
 import { listen } from './http/listen.js';
-
-/** A fixed id for the development user, so a saved dev token keeps meaning the same account. */
-const DEV_USER_ID = '00000000-0000-4000-8000-00000000d3f0';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -22,6 +20,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       [
         '',
+        `  Console:       ${config.publicUrl}/console`,
         `  GraphiQL:      ${config.publicUrl}/graphql`,
         `  HTTP headers:  {"Authorization": "Bearer ${user}"}`,
         `  dev user token:   ${user}`,
