@@ -101,6 +101,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         startingCredits: config.startingCredits,
         signedUrlTtl: config.signedUrlTtl,
         jobTimeoutGrace: config.jobTimeoutGrace,
+        allowPrivateReferences: config.referenceAllowPrivate,
       },
     };
 

@@ -15,5 +15,7 @@ export interface Deps {
     startingCredits: number;
     signedUrlTtl: number;
     jobTimeoutGrace: number;
+    /** REFERENCE_ALLOW_PRIVATE: accept reference URLs that resolve to loopback/private/link-local addresses. */
+    allowPrivateReferences: boolean;
   };
 }
