@@ -75,7 +75,7 @@ export function Viewer(props: { item: GalleryItem | null; onClose(): void }) {
               <dt>Seed</dt>
               <dd>{job.seed ?? 'not reported'}</dd>
               <dt>Negative prompt</dt>
-              <dd>{job.negativePrompt || 'none'}</dd>
+              <dd class="long">{job.negativePrompt || 'none'}</dd>
               <dt>Generation time</dt>
               <dd>{job.generationTime != null ? seconds(job.generationTime) : 'not reported'}</dd>
             </dl>

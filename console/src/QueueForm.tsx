@@ -298,7 +298,7 @@ export function QueueForm(props: {
   );
 }
 
-/** createReferenceUpload, then one PUT of the file's bytes; resolves the path to pass as the reference url. */
+/** createReferenceUpload, then one upload of the file (PUT or form POST, as the API says); resolves the path to pass as the reference url. */
 async function upload(api: Api, file: File): Promise<string> {
   const { createReferenceUpload: u } = await api.request(ReferenceUploadMutation, { contentType: file.type, filename: file.name });
   if (file.size > u.maxBytes) {
@@ -306,7 +306,16 @@ async function upload(api: Api, file: File): Promise<string> {
   }
   let res: Response;
   try {
-    res = await fetch(u.uploadUrl, { method: u.method, headers: u.headers as Record<string, string>, body: file });
+    // Local storage takes a PUT of the bytes; S3 a form POST whose signed fields come first and the file last.
+    if (u.method === 'POST') {
+      const form = new FormData();
+      for (const [k, v] of Object.entries((u.fields ?? {}) as Record<string, string>)) form.append(k, v);
+      form.append('file', file, file.name);
+      const headers = Object.fromEntries(Object.entries((u.headers ?? {}) as Record<string, string>).filter(([k]) => k.toLowerCase() !== 'content-type'));
+      res = await fetch(u.uploadUrl, { method: 'POST', headers, body: form });
+    } else {
+      res = await fetch(u.uploadUrl, { method: u.method, headers: u.headers as Record<string, string>, body: file });
+    }
   } catch {
     throw new ApiError('The reference image could not be uploaded: the storage did not answer. Try again.', 'NETWORK', 'reference');
   }

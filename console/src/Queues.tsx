@@ -9,13 +9,6 @@ export function Queues(props: { queues: QueueInfo[] | null; error: string | null
   return (
     <table class="queues">
       <caption class="visually-hidden">Waiting, running and expected wait per worker queue</caption>
-      <colgroup>
-        <col class="name" />
-        <col />
-        <col />
-        <col />
-        <col class="wait" />
-      </colgroup>
       <thead>
         <tr>
           <th scope="col">Queue</th>

@@ -101,7 +101,11 @@ export function subscribe<R>(
       },
       error: (err) => {
         if (Array.isArray(err)) onError(toApiError(err as GraphQLErrorShape[]));
-        // Socket-level failures are retried by the client; `closed` reports refusals.
+        // Drops are retried by the client forever; only a refusal the client will not retry ends up here.
+        else {
+          const code = (err as { code?: number } | null)?.code;
+          onError(new ApiError(`Live updates stopped${code ? ` (the connection closed with code ${code})` : ''}: reload the page to resume them.`, 'NETWORK'));
+        }
       },
       complete: () => {},
     },

@@ -132,6 +132,7 @@ export const ReferenceUploadMutation = graphql(`
       uploadUrl
       method
       headers
+      fields
       maxBytes
     }
   }

@@ -23,7 +23,7 @@ type Documents = {
     "\n  mutation ConsoleQueueJob($input: QueueJobInput!) {\n    queueJob(input: $input) {\n      job {\n        ...JobFields\n      }\n    }\n  }\n": typeof types.ConsoleQueueJobDocument,
     "\n  mutation ConsoleCancelJob($id: ID!) {\n    cancelJob(id: $id) {\n      ...JobFields\n    }\n  }\n": typeof types.ConsoleCancelJobDocument,
     "\n  mutation ConsoleRetryJob($id: ID!) {\n    retryJob(id: $id) {\n      ...JobFields\n    }\n  }\n": typeof types.ConsoleRetryJobDocument,
-    "\n  mutation ConsoleReferenceUpload($contentType: String!, $filename: String) {\n    createReferenceUpload(contentType: $contentType, filename: $filename) {\n      path\n      uploadUrl\n      method\n      headers\n      maxBytes\n    }\n  }\n": typeof types.ConsoleReferenceUploadDocument,
+    "\n  mutation ConsoleReferenceUpload($contentType: String!, $filename: String) {\n    createReferenceUpload(contentType: $contentType, filename: $filename) {\n      path\n      uploadUrl\n      method\n      headers\n      fields\n      maxBytes\n    }\n  }\n": typeof types.ConsoleReferenceUploadDocument,
     "\n  subscription ConsoleJobUpdates {\n    myJobUpdates {\n      ...JobFields\n    }\n  }\n": typeof types.ConsoleJobUpdatesDocument,
 };
 const documents: Documents = {
@@ -35,7 +35,7 @@ const documents: Documents = {
     "\n  mutation ConsoleQueueJob($input: QueueJobInput!) {\n    queueJob(input: $input) {\n      job {\n        ...JobFields\n      }\n    }\n  }\n": types.ConsoleQueueJobDocument,
     "\n  mutation ConsoleCancelJob($id: ID!) {\n    cancelJob(id: $id) {\n      ...JobFields\n    }\n  }\n": types.ConsoleCancelJobDocument,
     "\n  mutation ConsoleRetryJob($id: ID!) {\n    retryJob(id: $id) {\n      ...JobFields\n    }\n  }\n": types.ConsoleRetryJobDocument,
-    "\n  mutation ConsoleReferenceUpload($contentType: String!, $filename: String) {\n    createReferenceUpload(contentType: $contentType, filename: $filename) {\n      path\n      uploadUrl\n      method\n      headers\n      maxBytes\n    }\n  }\n": types.ConsoleReferenceUploadDocument,
+    "\n  mutation ConsoleReferenceUpload($contentType: String!, $filename: String) {\n    createReferenceUpload(contentType: $contentType, filename: $filename) {\n      path\n      uploadUrl\n      method\n      headers\n      fields\n      maxBytes\n    }\n  }\n": types.ConsoleReferenceUploadDocument,
     "\n  subscription ConsoleJobUpdates {\n    myJobUpdates {\n      ...JobFields\n    }\n  }\n": types.ConsoleJobUpdatesDocument,
 };
 
@@ -74,7 +74,7 @@ export function graphql(source: "\n  mutation ConsoleRetryJob($id: ID!) {\n    r
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation ConsoleReferenceUpload($contentType: String!, $filename: String) {\n    createReferenceUpload(contentType: $contentType, filename: $filename) {\n      path\n      uploadUrl\n      method\n      headers\n      maxBytes\n    }\n  }\n"): typeof import('./graphql').ConsoleReferenceUploadDocument;
+export function graphql(source: "\n  mutation ConsoleReferenceUpload($contentType: String!, $filename: String) {\n    createReferenceUpload(contentType: $contentType, filename: $filename) {\n      path\n      uploadUrl\n      method\n      headers\n      fields\n      maxBytes\n    }\n  }\n"): typeof import('./graphql').ConsoleReferenceUploadDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

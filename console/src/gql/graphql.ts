@@ -113,7 +113,7 @@ export type ConsoleReferenceUploadMutationVariables = Exact<{
 }>;
 
 
-export type ConsoleReferenceUploadMutation = { createReferenceUpload: { path: string, uploadUrl: string, method: string, headers: unknown, maxBytes: number } };
+export type ConsoleReferenceUploadMutation = { createReferenceUpload: { path: string, uploadUrl: string, method: string, headers: unknown, fields: unknown, maxBytes: number } };
 
 export type ConsoleJobUpdatesSubscriptionVariables = Exact<{ [key: string]: never; }>;
 
@@ -388,6 +388,7 @@ export const ConsoleReferenceUploadDocument = new TypedDocumentString(`
     uploadUrl
     method
     headers
+    fields
     maxBytes
   }
 }
