@@ -1,11 +1,11 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, createApi, subscribe, type Api } from './api.js';
 import type { ConsoleQueuesQuery, ConsoleStartQuery } from './gql/graphql.js';
-import { plural } from './format.js';
+import { jobTypeName, plural } from './format.js';
 import { Gallery, Viewer, type GalleryItem } from './Gallery.js';
 import { JobsList } from './JobsList.js';
-import { applyEvent, applyPage, emptyJobs, isTerminal, type Job, type JobsState } from './jobs.js';
-import { CancelJobMutation, JobsQuery, MeQuery, MyJobUpdates, QueuesQuery, RetryJobMutation, StartQuery } from './operations.js';
+import { applyEvent, applyPage, applySnapshot, emptyJobs, isActive, isTerminal, type Job, type JobsState } from './jobs.js';
+import { CancelJobMutation, JobsQuery, JobUpdated, MeQuery, MyJobUpdates, QueuesQuery, RetryJobMutation, StartQuery } from './operations.js';
 import { QueueForm } from './QueueForm.js';
 import { Queues } from './Queues.js';
 import { initialToken, saveToken } from './token.js';
@@ -86,15 +86,10 @@ export function App() {
         setCredits(data.me.credits);
       }, fail);
     void refreshHead().catch(fail);
-    const stop = subscribe(
-      current,
-      MyJobUpdates,
-      (data) => {
-        const job = data.myJobUpdates;
-        update((s) => applyEvent(s, job, performance.now()));
-      },
-      fail,
-    );
+    const stop = subscribe(current, MyJobUpdates, {}, {
+      data: (data) => update((s) => applyEvent(s, data.myJobUpdates, performance.now())),
+      error: fail,
+    });
     return () => {
       stop();
       current?.close();
@@ -129,20 +124,62 @@ export function App() {
 
   // Status changes move queue figures; terminal ones may refund credits.
   const lastStatus = useRef(new Map<string, string>());
+  const [announcement, setAnnouncement] = useState('');
   useEffect(() => {
     let changed = false;
-    let ended = false;
+    let ended: Job | null = null;
     for (const j of jobs.jobs) {
       const before = lastStatus.current.get(j.id);
       if (before !== j.status) {
-        if (before !== undefined) changed = true;
-        if (before !== undefined && isTerminal(j)) ended = true;
+        // A job seen for the first time may have been queued elsewhere (another tab, the API): credits moved too.
+        changed = true;
+        if (before !== undefined && isTerminal(j)) ended = j;
         lastStatus.current.set(j.id, j.status);
       }
     }
-    if (changed) throttledQueues.current();
-    if (ended) throttledCredits.current();
+    if (changed) {
+      throttledQueues.current();
+      throttledCredits.current();
+    }
+    // Screen readers hear when a job ends, without the whole list being a live region.
+    if (ended) setAnnouncement(`${jobTypeName(ended.jobType)} job “${ended.prompt.slice(0, 80)}” ${ended.status}.`);
   }, [jobs]);
+
+  // Each waiting or running job also gets its own jobUpdated stream: only that one carries the queue
+  // position and expected start as they change while the job waits (myJobUpdates carries state changes).
+  const watching = useRef(new Map<string, () => void>());
+  useEffect(() => {
+    const active = new Set(jobs.jobs.filter(isActive).map((j) => j.id));
+    for (const [id, stop] of watching.current) {
+      if (!active.has(id)) {
+        stop();
+        watching.current.delete(id);
+      }
+    }
+    if (!api) return;
+    for (const id of active) {
+      if (watching.current.has(id)) continue;
+      let first = true;
+      const stop = subscribe(api, JobUpdated, { id }, {
+        data: (data) => {
+          const apply = first ? applySnapshot : applyEvent;
+          first = false;
+          update((s) => apply(s, data.jobUpdated, performance.now()));
+        },
+        // Not retried: the job's changes still arrive through myJobUpdates.
+        error: () => {},
+        complete: () => watching.current.delete(id),
+      });
+      watching.current.set(id, stop);
+    }
+  }, [jobs, api]);
+  useEffect(
+    () => () => {
+      for (const stop of watching.current.values()) stop();
+      watching.current.clear();
+    },
+    [api],
+  );
 
   // Relative times ("in 40 s") tick while something waits.
   const anyQueued = jobs.jobs.some((j) => j.status === 'queued' || j.status === 'processing');
@@ -237,7 +274,8 @@ export function App() {
               jobTypes={start.jobTypes}
               credits={credits}
               onQueued={(job) => {
-                update((s) => applyEvent(s, job, performance.now()));
+                // The worker may already have taken it: the answer must not undo news that came first.
+                update((s) => applySnapshot(s, job, performance.now()));
                 refreshCredits();
                 throttledQueues.current();
               }}
@@ -272,6 +310,9 @@ export function App() {
         </section>
       </main>
       <Viewer item={viewing} onClose={() => setViewing(null)} />
+      <p class="visually-hidden" aria-live="polite">
+        {announcement}
+      </p>
     </>
   );
 }

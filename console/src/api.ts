@@ -85,15 +85,17 @@ export function createApi(token: string, hooks: { onConnected(): void; onSocketE
   };
 }
 
-/** Runs a subscription until `stop()`; errors (e.g. an expired token) go to `onError`. */
-export function subscribe<R>(
+/** Runs a subscription until `stop()` or its end; errors (e.g. an expired token) go to `onError`. */
+export function subscribe<R, V>(
   api: Api,
-  doc: TypedDocumentString<R, Record<string, never>>,
-  onData: (data: R) => void,
-  onError: (error: ApiError) => void,
+  doc: TypedDocumentString<R, V>,
+  variables: V,
+  handlers: { data(data: R): void; error(error: ApiError): void; complete?(): void },
 ): () => void {
+  const onData = handlers.data;
+  const onError = handlers.error;
   return api.ws.subscribe<R>(
-    { query: doc.toString() },
+    { query: doc.toString(), variables: variables as Record<string, unknown> },
     {
       next: (result) => {
         if (result.errors?.length) onError(toApiError(result.errors as GraphQLErrorShape[]));
@@ -107,7 +109,7 @@ export function subscribe<R>(
           onError(new ApiError(`Live updates stopped${code ? ` (the connection closed with code ${code})` : ''}: reload the page to resume them.`, 'NETWORK'));
         }
       },
-      complete: () => {},
+      complete: () => handlers.complete?.(),
     },
   );
 }

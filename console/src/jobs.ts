@@ -32,6 +32,19 @@ export function applyEvent(state: JobsState, job: Job, at: number): JobsState {
   return { ...state, jobs: [...state.jobs, job].sort(newestFirst), touched };
 }
 
+const RANK: Record<Job['status'], number> = { queued: 0, processing: 1, completed: 2, failed: 2, cancelled: 2 };
+
+/**
+ * A job's state read at some moment (the first message of a jobUpdated
+ * stream): it may be older than a change the console already applied from
+ * another stream, so it never takes a job back to an earlier state.
+ */
+export function applySnapshot(state: JobsState, job: Job, at: number): JobsState {
+  const cur = state.jobs.find((j) => j.id === job.id);
+  if (cur && (RANK[job.status] < RANK[cur.status] || (job.status === cur.status && job.progress < cur.progress))) return state;
+  return applyEvent(state, job, at);
+}
+
 /**
  * Merges a page of `jobs(...)` fetched at `sentAt`. A job changed by a live
  * event after the request left keeps the event's version: the page may have

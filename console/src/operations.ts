@@ -145,3 +145,11 @@ export const MyJobUpdates = graphql(`
     }
   }
 `);
+
+export const JobUpdated = graphql(`
+  subscription ConsoleJobUpdated($id: ID!) {
+    jobUpdated(id: $id) {
+      ...JobFields
+    }
+  }
+`);

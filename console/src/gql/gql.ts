@@ -25,6 +25,7 @@ type Documents = {
     "\n  mutation ConsoleRetryJob($id: ID!) {\n    retryJob(id: $id) {\n      ...JobFields\n    }\n  }\n": typeof types.ConsoleRetryJobDocument,
     "\n  mutation ConsoleReferenceUpload($contentType: String!, $filename: String) {\n    createReferenceUpload(contentType: $contentType, filename: $filename) {\n      path\n      uploadUrl\n      method\n      headers\n      fields\n      maxBytes\n    }\n  }\n": typeof types.ConsoleReferenceUploadDocument,
     "\n  subscription ConsoleJobUpdates {\n    myJobUpdates {\n      ...JobFields\n    }\n  }\n": typeof types.ConsoleJobUpdatesDocument,
+    "\n  subscription ConsoleJobUpdated($id: ID!) {\n    jobUpdated(id: $id) {\n      ...JobFields\n    }\n  }\n": typeof types.ConsoleJobUpdatedDocument,
 };
 const documents: Documents = {
     "\n  fragment JobFields on Job {\n    id\n    jobType\n    format\n    status\n    progress\n    prompt\n    negativePrompt\n    seed\n    numImages\n    queue\n    expectedGenerationTime\n    generationTime\n    creditCost\n    errorMessage\n    createdAt\n    startedAt\n    completedAt\n    attempts\n    maxAttempts\n    queuePosition\n    estimatedStartAt\n    estimatedCompletionAt\n    references {\n      type\n      strength\n    }\n    assets {\n      index\n      url\n      thumbnailUrl\n      contentType\n    }\n  }\n": types.JobFieldsFragmentDoc,
@@ -37,6 +38,7 @@ const documents: Documents = {
     "\n  mutation ConsoleRetryJob($id: ID!) {\n    retryJob(id: $id) {\n      ...JobFields\n    }\n  }\n": types.ConsoleRetryJobDocument,
     "\n  mutation ConsoleReferenceUpload($contentType: String!, $filename: String) {\n    createReferenceUpload(contentType: $contentType, filename: $filename) {\n      path\n      uploadUrl\n      method\n      headers\n      fields\n      maxBytes\n    }\n  }\n": types.ConsoleReferenceUploadDocument,
     "\n  subscription ConsoleJobUpdates {\n    myJobUpdates {\n      ...JobFields\n    }\n  }\n": types.ConsoleJobUpdatesDocument,
+    "\n  subscription ConsoleJobUpdated($id: ID!) {\n    jobUpdated(id: $id) {\n      ...JobFields\n    }\n  }\n": types.ConsoleJobUpdatedDocument,
 };
 
 /**
@@ -79,6 +81,10 @@ export function graphql(source: "\n  mutation ConsoleReferenceUpload($contentTyp
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription ConsoleJobUpdates {\n    myJobUpdates {\n      ...JobFields\n    }\n  }\n"): typeof import('./graphql').ConsoleJobUpdatesDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ConsoleJobUpdated($id: ID!) {\n    jobUpdated(id: $id) {\n      ...JobFields\n    }\n  }\n"): typeof import('./graphql').ConsoleJobUpdatedDocument;
 
 
 export function graphql(source: string) {

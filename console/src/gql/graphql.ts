@@ -120,6 +120,13 @@ export type ConsoleJobUpdatesSubscriptionVariables = Exact<{ [key: string]: neve
 
 export type ConsoleJobUpdatesSubscription = { myJobUpdates: { id: string, jobType: JobType, format: MediaFormat, status: JobStatus, progress: number, prompt: string, negativePrompt: string | null, seed: number | null, numImages: number, queue: string, expectedGenerationTime: number, generationTime: number | null, creditCost: number, errorMessage: string | null, createdAt: string, startedAt: string | null, completedAt: string | null, attempts: number, maxAttempts: number, queuePosition: number | null, estimatedStartAt: string | null, estimatedCompletionAt: string | null, references: Array<{ type: ReferenceType, strength: number }>, assets: Array<{ index: number, url: string, thumbnailUrl: string | null, contentType: string | null }> } };
 
+export type ConsoleJobUpdatedSubscriptionVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ConsoleJobUpdatedSubscription = { jobUpdated: { id: string, jobType: JobType, format: MediaFormat, status: JobStatus, progress: number, prompt: string, negativePrompt: string | null, seed: number | null, numImages: number, queue: string, expectedGenerationTime: number, generationTime: number | null, creditCost: number, errorMessage: string | null, createdAt: string, startedAt: string | null, completedAt: string | null, attempts: number, maxAttempts: number, queuePosition: number | null, estimatedStartAt: string | null, estimatedCompletionAt: string | null, references: Array<{ type: ReferenceType, strength: number }>, assets: Array<{ index: number, url: string, thumbnailUrl: string | null, contentType: string | null }> } };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -433,3 +440,43 @@ export const ConsoleJobUpdatesDocument = new TypedDocumentString(`
     contentType
   }
 }`) as unknown as TypedDocumentString<ConsoleJobUpdatesSubscription, ConsoleJobUpdatesSubscriptionVariables>;
+export const ConsoleJobUpdatedDocument = new TypedDocumentString(`
+    subscription ConsoleJobUpdated($id: ID!) {
+  jobUpdated(id: $id) {
+    ...JobFields
+  }
+}
+    fragment JobFields on Job {
+  id
+  jobType
+  format
+  status
+  progress
+  prompt
+  negativePrompt
+  seed
+  numImages
+  queue
+  expectedGenerationTime
+  generationTime
+  creditCost
+  errorMessage
+  createdAt
+  startedAt
+  completedAt
+  attempts
+  maxAttempts
+  queuePosition
+  estimatedStartAt
+  estimatedCompletionAt
+  references {
+    type
+    strength
+  }
+  assets {
+    index
+    url
+    thumbnailUrl
+    contentType
+  }
+}`) as unknown as TypedDocumentString<ConsoleJobUpdatedSubscription, ConsoleJobUpdatedSubscriptionVariables>;
