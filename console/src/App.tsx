@@ -55,7 +55,7 @@ export function App() {
       return;
     }
     let current: Api | null = null;
-    let connections = 0;
+    let refreshTimer: ReturnType<typeof setTimeout> | undefined;
     const refreshHead = async () => {
       if (!current) return;
       const sentAt = performance.now();
@@ -69,9 +69,12 @@ export function App() {
       setAlert(e.code === 'UNAUTHENTICATED' ? `${e.message} Paste a valid token into “API token”.` : e.message);
     };
     current = createApi(token, {
-      // After a dropped connection, events may have been missed: read the newest page again.
+      // Changes made while no socket was up (before the first one, or during a drop) reach no
+      // subscription: read the newest page again after every (re)connection, a moment later so the
+      // subscriptions are registered before the read and nothing falls between the two.
       onConnected: () => {
-        if (connections++ > 0) void refreshHead().then(() => setAlert(null), fail);
+        clearTimeout(refreshTimer);
+        refreshTimer = setTimeout(() => void refreshHead().then(() => setAlert(null), fail), 300);
       },
       onSocketError: fail,
     });
@@ -91,6 +94,7 @@ export function App() {
       error: fail,
     });
     return () => {
+      clearTimeout(refreshTimer);
       stop();
       current?.close();
       current = null;

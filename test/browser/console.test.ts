@@ -313,9 +313,13 @@ describe('the web console', () => {
         sockets.push(ws);
       });
       const p = await other.context.newPage();
+      // The console reads the newest jobs on load and again just after each (re)connection.
+      let reads = 0;
+      p.on('requestfinished', (r) => void (r.postData()?.includes('query ConsoleJobs') && reads++));
       await p.goto(`${server.url}/console`);
       await p.locator('ul[aria-label="Jobs"][aria-busy="false"]').waitFor({ state: 'attached' });
       await expect.poll(() => sockets.length).toBeGreaterThanOrEqual(1);
+      await expect.poll(() => reads).toBeGreaterThanOrEqual(2);
 
       dropping = true;
       for (const ws of sockets.splice(0)) await ws.close({ code: 1012, reason: 'test: connection dropped' });
@@ -327,8 +331,10 @@ describe('the web console', () => {
         .toBe('completed');
       expect(await row(id, p).count()).toBe(0);
 
+      const readsBefore = reads;
       dropping = false;
       await waitStatus(row(id, p), 'completed', 30_000);
+      expect(reads).toBeGreaterThan(readsBefore);
       expect(other.blocked).toEqual([]);
     } finally {
       await other.context.close();
