@@ -341,6 +341,40 @@ describe('the web console', () => {
     }
   });
 
+  it('pages through older jobs', { timeout: 90_000 }, async () => {
+    // More jobs than one page (20), queued a few at a time under the per-user limit on active jobs.
+    const target = 24;
+    let total = (await apiState()).jobs;
+    while (total < target) {
+      const batch = Math.min(4, target - total);
+      const queued: string[] = [];
+      for (let i = 0; i < batch; i++) {
+        const res = await gql(server.url, token, 'mutation($i: QueueJobInput!) { queueJob(input: $i) { job { id } } }', {
+          i: { jobType: 'sdxl_image_fast', prompt: `page filler ${total + i + 1}` },
+        });
+        expect(res.errors).toBeUndefined();
+        queued.push(res.data!.queueJob.job.id);
+      }
+      for (const id of queued) {
+        await expect
+          .poll(async () => (await gql(server.url, token, `{ job(id: "${id}") { status } }`)).data!.job.status, { timeout: 20_000 })
+          .toBe('completed');
+      }
+      total += batch;
+    }
+    await page.reload();
+    await watchJobs(page);
+    await expect.poll(() => jobs().getByRole('listitem').count()).toBe(20);
+    await page.getByRole('button', { name: 'Load older jobs' }).click();
+    await expect.poll(() => jobs().getByRole('listitem').count()).toBe(total);
+    expect(await page.getByRole('button', { name: 'Load older jobs' }).count()).toBe(0);
+    // Newest first, one row per job.
+    const times = await jobs().locator('li time').evaluateAll((els) => els.map((e) => e.getAttribute('datetime')!));
+    expect(times).toEqual([...times].sort().reverse());
+    const idsShown = await jobs().getByRole('listitem').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.jobId));
+    expect(new Set(idsShown).size).toBe(total);
+  });
+
   it('reads well at phone and desktop widths (screenshots in test-results/console/)', async () => {
     await page.setViewportSize(DESKTOP);
     await page.evaluate(() => window.scrollTo(0, 0));
