@@ -8,7 +8,7 @@ import { applyEvent, applyPage, applySnapshot, emptyJobs, isActive, isTerminal, 
 import { CancelJobMutation, JobsQuery, JobUpdated, MeQuery, MyJobUpdates, QueuesQuery, RetryJobMutation, StartQuery } from './operations.js';
 import { QueueForm } from './QueueForm.js';
 import { Queues } from './Queues.js';
-import { initialToken, saveToken } from './token.js';
+import { devToken, initialToken, saveToken } from './token.js';
 
 const PAGE = 20;
 const QUEUES_EVERY_MS = 5000;
@@ -229,8 +229,10 @@ export function App() {
 
   const applyToken = (e: Event) => {
     e.preventDefault();
-    const t = draft.trim();
+    // An emptied field goes back to the dev token where the server offers one.
+    const t = draft.trim() || devToken();
     saveToken(t);
+    setDraft(t);
     setToken(t);
   };
 
@@ -252,7 +254,7 @@ export function App() {
             placeholder="paste a bearer token"
             onInput={(e) => setDraft(e.currentTarget.value)}
           />
-          <button type="submit" disabled={draft.trim() === token}>
+          <button type="submit" disabled={draft.trim() === token && token !== ''}>
             Use token
           </button>
         </form>
