@@ -11,6 +11,7 @@ import { createDb, type DbHandle } from './db/client.js';
 import { DEV_USER_ID } from './auth/devUser.js';
 import { cachedToken, defaultConsoleDir, useConsole } from './http/console.js';
 import { readiness } from './http/health.js';
+import { createMetrics } from './metrics/registry.js';
 import { json } from './http/respond.js';
 import { restPlugin } from './http/rest.js';
 import { workerRoutes } from './http/worker.js';
@@ -18,6 +19,7 @@ import { createMemoryEventBus, createMemoryQueue } from './pubsub/memory.js';
 import { assertRedisReachable, createRedisEventBus, createRedisQueue } from './pubsub/redis.js';
 import type { Deps } from './resolvers/deps.js';
 import { DomainError, ERROR_CODES } from './resolvers/errors.js';
+import { registerQueueGauges } from './resolvers/queueMetrics.js';
 import { startSweeper } from './resolvers/sweeper.js';
 import type { Context } from './schema/context.js';
 import { schema } from './schema/index.js';
@@ -97,6 +99,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       events,
       storage,
       logger,
+      metrics: createMetrics({ onRefreshError: (err) => logger.warn({ err: String(err) }, 'a metrics refresh failed') }),
       settings: {
         startingCredits: config.startingCredits,
         signedUrlTtl: config.signedUrlTtl,
@@ -105,6 +108,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       },
     };
 
+    registerQueueGauges(deps);
     const sweeper = startSweeper(deps, config.sweepIntervalMs);
     closers.push(() => sweeper.close());
 

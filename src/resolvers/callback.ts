@@ -210,7 +210,7 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
   });
 
   const view = await viewOf(deps.db, result.row as JobRow);
-  if (result.changed) await publishJob(deps.events, deps.logger, view);
+  if (result.changed) await publishJob(deps, view);
   return { job: view, changed: result.changed, assetsProcessed: result.assetsProcessed };
 }
 

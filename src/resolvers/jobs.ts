@@ -107,6 +107,6 @@ export async function cancelJob(deps: Deps, viewer: Viewer, id: string): Promise
   // Best effort: a payload left behind is dropped at pop time because the job is no longer queued.
   await deps.queue.remove(CATALOG[row.jobType as JobType].queue, row.payload).catch(() => 0);
   const view = await viewOf(deps.db, row);
-  await publishJob(deps.events, deps.logger, view);
+  await publishJob(deps, view);
   return view;
 }

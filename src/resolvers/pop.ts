@@ -25,8 +25,11 @@ export async function popJob(deps: Deps, queue: string): Promise<string | null> 
       .update(jobs)
       .set({ pickedAt: new Date() })
       .where(and(eq(jobs.id, id), eq(jobs.status, 'queued'), isNull(jobs.pickedAt)))
-      .returning({ id: jobs.id });
-    if (taken) return payload;
+      .returning({ id: jobs.id, createdAt: jobs.createdAt });
+    if (taken) {
+      deps.metrics.jobWaitSeconds.observe(Math.max(0, (Date.now() - taken.createdAt.getTime()) / 1000));
+      return payload;
+    }
     const [known] = await deps.db.select({ status: jobs.status }).from(jobs).where(eq(jobs.id, id));
     if (!known) return payload;
     deps.logger.info({ jobId: id, status: known.status }, 'dropped a payload whose job was cancelled, finished or already taken');

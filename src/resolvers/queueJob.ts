@@ -193,7 +193,7 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
 
   const queueLength = await dispatchJob(deps, row);
   const view = toView({ ...row, dispatchedAt: queueLength === null ? null : new Date() }, []);
-  await publishJob(deps.events, deps.logger, view);
+  await publishJob(deps, view);
   return { job: view, queueLength: queueLength ?? 0, entry };
 }
 

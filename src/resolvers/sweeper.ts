@@ -39,7 +39,7 @@ export async function failStuckJobs(deps: Deps, limit = 100): Promise<number> {
     });
     if (!row) continue;
     failed++;
-    await publishJob(deps.events, deps.logger, await viewOf(deps.db, row));
+    await publishJob(deps, await viewOf(deps.db, row));
   }
   return failed;
 }
