@@ -287,7 +287,7 @@ export function App() {
               }}
             />
           ) : (
-            <p class="empty">{token ? 'Loading job types…' : 'Waiting for a token.'}</p>
+            <p class="empty">{!token ? 'Waiting for a token.' : alert ? 'The job types could not be loaded: see the message above.' : 'Loading job types…'}</p>
           )}
         </section>
         <section class="panel jobs-panel" aria-labelledby="jobs-h">
