@@ -43,6 +43,8 @@ const EnvSchema = z.object({
   /** Milliseconds between runs of the dispatcher and the stuck-job sweeper. */
   SWEEP_INTERVAL_MS: intFrom(5000, 50, 3_600_000),
   MAX_UPLOAD_BYTES: intFrom(512 * 1024 * 1024, 1, 8 * 1024 * 1024 * 1024),
+  /** Key of the optional `X-Callback-Signature` HMAC on job callbacks; unset → the header is ignored. */
+  CALLBACK_HMAC_SECRET: optionalString,
   /** Accept reference URLs resolving to loopback, private or link-local addresses (development and tests only). */
   REFERENCE_ALLOW_PRIVATE: bool,
 });
@@ -69,6 +71,8 @@ export type Config = {
   jobTimeoutGrace: number;
   sweepIntervalMs: number;
   maxUploadBytes: number;
+  /** When set, a job callback that carries `X-Callback-Signature` must carry the right one. */
+  callbackHmacSecret?: string;
   referenceAllowPrivate: boolean;
   /** True when nothing external is configured: PGlite, local disk, in-process queue. */
   embedded: boolean;
@@ -122,6 +126,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobTimeoutGrace: e.JOB_TIMEOUT_GRACE,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    callbackHmacSecret: e.CALLBACK_HMAC_SECRET,
     referenceAllowPrivate: e.REFERENCE_ALLOW_PRIVATE,
     embedded,
   };
