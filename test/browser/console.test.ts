@@ -164,6 +164,12 @@ describe('the web console', () => {
       undefined,
       { timeout: 10_000 },
     );
+    // The gallery shows the small WebP thumbnails (made by the server for first-generation outputs), not the full images.
+    const sizes = await images.evaluateAll((els) => els.map((e) => ({ src: (e as HTMLImageElement).src, w: (e as HTMLImageElement).naturalWidth })));
+    for (const { src, w } of sizes) {
+      expect(src).toMatch(/\.thumb\.webp/);
+      expect(w).toBeLessThanOrEqual(256);
+    }
   });
 
   it('queues a video with a start-frame reference, watches the progress bar move and plays it in the gallery', async () => {
