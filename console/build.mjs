@@ -25,7 +25,9 @@ export async function buildConsole(outDir = DEFAULT_CONSOLE_DIST) {
   }
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const result = await esbuild.build({
+  let result;
+  try {
+    result = await esbuild.build({
     absWorkingDir: HERE,
     entryPoints: { console: join(HERE, 'src/main.tsx') },
     bundle: true,
@@ -42,7 +44,12 @@ export async function buildConsole(outDir = DEFAULT_CONSOLE_DIST) {
     metafile: true,
     logLevel: 'warning',
     define: { 'process.env.NODE_ENV': '"production"' },
-  });
+    });
+  } finally {
+    // esbuild keeps a service process for further builds; `npm start` builds and then becomes the
+    // server, which must leave no child behind when it stops.
+    await esbuild.stop();
+  }
   const outputs = Object.keys(result.metafile.outputs).map((o) => relative(outDir, join(HERE, o)));
   const js = outputs.find((o) => o.endsWith('.js'));
   const css = outputs.find((o) => o.endsWith('.css'));
