@@ -90,12 +90,9 @@ export async function createBackends(): Promise<Backends> {
 }
 
 /** Starts the real app on a free port, on fresh backends. */
-export async function startTestServer(
-  overrides: Record<string, string> = {},
-  options: Pick<CreateAppOptions, 'consoleDir'> = {},
-): Promise<TestServer> {
+export async function startTestServer(overrides: Record<string, string> = {}, appOptions: CreateAppOptions = {}): Promise<TestServer> {
   const backends = await createBackends();
-  const server = await startOn(backends.env, overrides, options);
+  const server = await startOn(backends.env, overrides, appOptions);
   const close = server.close;
   return { ...server, close: async () => { await close(); await backends.close(); } };
 }
@@ -104,13 +101,13 @@ export async function startTestServer(
 export async function startOn(
   baseEnv: Record<string, string>,
   overrides: Record<string, string> = {},
-  options: Pick<CreateAppOptions, 'consoleDir'> = {},
+  appOptions: CreateAppOptions = {},
 ): Promise<TestServer> {
   // Signed URLs embed PUBLIC_URL, so the port is chosen before the app is built.
   const port = overrides.PORT && overrides.PORT !== '0' ? Number(overrides.PORT) : await freePort();
   const env: Record<string, string> = { ...baseEnv, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...overrides };
   const config = loadConfig(env);
-  const app = await createApp(config, { ...options, logger: pino({ level: env.LOG_LEVEL ?? 'silent' }) });
+  const app = await createApp(config, { logger: pino({ level: env.LOG_LEVEL ?? 'silent' }), ...appOptions });
   const http = await listen(app, port, '127.0.0.1');
   return {
     app,
