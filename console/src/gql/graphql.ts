@@ -43,6 +43,10 @@ export type QueueJobInput = {
   /** At most one reference per type. */
   references?: Array<ReferenceInput> | null | undefined;
   seed?: number | null | undefined;
+  /** https URL (http allowed where the deployment allows it) that receives signed POSTs about this job. */
+  webhook?: string | null | undefined;
+  /** Events to send to `webhook`; default: completed, failed, cancelled. */
+  webhookEvents?: Array<WebhookEvent> | null | undefined;
 };
 
 export type ReferenceInput = {
@@ -60,6 +64,13 @@ export type ReferenceType =
   | 'end_frame'
   | 'start_frame'
   | 'style';
+
+/** Which job events are sent to a job's webhook. */
+export type WebhookEvent =
+  | 'cancelled'
+  | 'completed'
+  | 'failed'
+  | 'processing';
 
 export type JobFieldsFragment = { id: string, jobType: JobType, format: MediaFormat, status: JobStatus, progress: number, prompt: string, negativePrompt: string | null, seed: number | null, numImages: number, queue: string, expectedGenerationTime: number, generationTime: number | null, creditCost: number, errorMessage: string | null, createdAt: string, startedAt: string | null, completedAt: string | null, attempts: number, maxAttempts: number, queuePosition: number | null, estimatedStartAt: string | null, estimatedCompletionAt: string | null, references: Array<{ type: ReferenceType, strength: number }>, assets: Array<{ index: number, url: string, thumbnailUrl: string | null, contentType: string | null }> };
 
