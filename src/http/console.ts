@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Plugin } from 'graphql-yoga';
+import type { Route } from '../plugins/useRoutes.js';
 
-/** Options of {@link useConsole}. */
+/** Options of {@link consoleRoutes}. */
 export interface ConsoleOptions {
   /** The built console: `index.html` and `assets/` (`npm run build:console` writes `console/dist`). */
   dir: string;
@@ -64,64 +64,56 @@ const attr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').rep
 /**
  * Serves the web console at /console: the page itself never cached (it names
  * the current bundle and may carry the dev token), the hashed assets cached
- * for a year as immutable.
+ * for a year as immutable. Claims every path under /console; null elsewhere.
  */
-export function useConsole(opts: ConsoleOptions): Plugin {
-  return {
-    async onRequest({ request, url, endResponse }) {
-      const path = url.pathname;
-      if (path !== PREFIX && !path.startsWith(`${PREFIX}/`)) return;
-      if (request.method !== 'GET' && request.method !== 'HEAD') {
-        return endResponse(text(405, 'The console only answers GET and HEAD.', { allow: 'GET, HEAD' }));
-      }
-      const head = request.method === 'HEAD';
+export function consoleRoutes(opts: ConsoleOptions): Route {
+  return async (request, url) => {
+    const path = url.pathname;
+    if (path !== PREFIX && !path.startsWith(`${PREFIX}/`)) return null;
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return text(405, 'The console only answers GET and HEAD.', { allow: 'GET, HEAD' });
+    }
+    const head = request.method === 'HEAD';
 
-      if (path === PREFIX || path === `${PREFIX}/` || path === `${PREFIX}/index.html`) {
-        let html: string;
-        try {
-          html = await readFile(join(opts.dir, 'index.html'), 'utf8');
-        } catch {
-          return endResponse(
-            text(503, 'The console is not built yet: run `npm run build` (or `npm run build:console`), then reload this page.'),
-          );
-        }
-        const token = opts.devToken ? await opts.devToken() : undefined;
-        if (token) html = html.replace('<!--dev-token-->', `<meta name="genjob-dev-token" content="${attr(token)}" />`);
-        return endResponse(
-          new Response(head ? null : html, {
+    if (path === PREFIX || path === `${PREFIX}/` || path === `${PREFIX}/index.html`) {
+      let html: string;
+      try {
+        html = await readFile(join(opts.dir, 'index.html'), 'utf8');
+      } catch {
+        return text(503, 'The console is not built yet: run `npm run build` (or `npm run build:console`), then reload this page.');
+      }
+      const token = opts.devToken ? await opts.devToken() : undefined;
+      if (token) html = html.replace('<!--dev-token-->', `<meta name="genjob-dev-token" content="${attr(token)}" />`);
+      return new Response(head ? null : html, {
+        headers: {
+          'content-type': 'text/html; charset=utf-8',
+          'cache-control': 'no-store',
+          'content-security-policy': CSP,
+          'x-content-type-options': 'nosniff',
+          'referrer-policy': 'no-referrer',
+        },
+      });
+    }
+
+    if (path.startsWith(ASSETS)) {
+      const name = path.slice(ASSETS.length);
+      const type = TYPES[name.split('.').pop() ?? ''];
+      if (ASSET_NAME.test(name) && type) {
+        const bytes = await readFile(join(opts.dir, 'assets', name)).catch(() => null);
+        if (bytes) {
+          return new Response(head ? null : new Uint8Array(bytes), {
             headers: {
-              'content-type': 'text/html; charset=utf-8',
-              'cache-control': 'no-store',
-              'content-security-policy': CSP,
+              'content-type': type,
+              'content-length': String(bytes.length),
+              // The name carries the content's hash: a new build is a new name.
+              'cache-control': 'public, max-age=31536000, immutable',
               'x-content-type-options': 'nosniff',
-              'referrer-policy': 'no-referrer',
             },
-          }),
-        );
-      }
-
-      if (path.startsWith(ASSETS)) {
-        const name = path.slice(ASSETS.length);
-        const type = TYPES[name.split('.').pop() ?? ''];
-        if (ASSET_NAME.test(name) && type) {
-          const bytes = await readFile(join(opts.dir, 'assets', name)).catch(() => null);
-          if (bytes) {
-            return endResponse(
-              new Response(head ? null : new Uint8Array(bytes), {
-                headers: {
-                  'content-type': type,
-                  'content-length': String(bytes.length),
-                  // The name carries the content's hash: a new build is a new name.
-                  'cache-control': 'public, max-age=31536000, immutable',
-                  'x-content-type-options': 'nosniff',
-                },
-              }),
-            );
-          }
+          });
         }
       }
-      return endResponse(text(404, `Nothing at ${path}: the console is at ${PREFIX}.`));
-    },
+    }
+    return text(404, `Nothing at ${path}: the console is at ${PREFIX}.`);
   };
 }
 
