@@ -1,7 +1,12 @@
-import type { ConsoleQueuesQuery } from './gql/graphql.js';
 import { seconds } from './format.js';
 
-type QueueInfo = ConsoleQueuesQuery['queues'][number];
+export interface QueueInfo {
+  name: string;
+  waiting: number;
+  running: number;
+  activeWorkers: number;
+  estimatedWaitSeconds?: number | null;
+}
 
 export function Queues(props: { queues: QueueInfo[] | null; error: string | null }) {
   if (props.error) return <p class="empty">{props.error}</p>;

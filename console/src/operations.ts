@@ -25,11 +25,6 @@ export const JobFields = graphql(`
     createdAt
     startedAt
     completedAt
-    attempts
-    maxAttempts
-    queuePosition
-    estimatedStartAt
-    estimatedCompletionAt
     references {
       type
       strength
@@ -86,19 +81,6 @@ export const JobsQuery = graphql(`
   }
 `);
 
-export const QueuesQuery = graphql(`
-  query ConsoleQueues {
-    queues {
-      name
-      waiting
-      running
-      activeWorkers
-      throughputPerMinute
-      estimatedWaitSeconds
-    }
-  }
-`);
-
 export const QueueJobMutation = graphql(`
   mutation ConsoleQueueJob($input: QueueJobInput!) {
     queueJob(input: $input) {
@@ -112,14 +94,6 @@ export const QueueJobMutation = graphql(`
 export const CancelJobMutation = graphql(`
   mutation ConsoleCancelJob($id: ID!) {
     cancelJob(id: $id) {
-      ...JobFields
-    }
-  }
-`);
-
-export const RetryJobMutation = graphql(`
-  mutation ConsoleRetryJob($id: ID!) {
-    retryJob(id: $id) {
       ...JobFields
     }
   }
