@@ -43,6 +43,12 @@ const EnvSchema = z.object({
   /** Milliseconds between runs of the dispatcher and the stuck-job sweeper. */
   SWEEP_INTERVAL_MS: intFrom(5000, 50, 3_600_000),
   MAX_UPLOAD_BYTES: intFrom(512 * 1024 * 1024, 1, 8 * 1024 * 1024 * 1024),
+  /** Allow webhook URLs on loopback/private addresses, and plain http (development and tests only). */
+  WEBHOOK_ALLOW_PRIVATE: bool,
+  /** First retry delay of a failed webhook delivery, in seconds (fractions allowed); each later one doubles. */
+  WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(86_400).default(10),
+  /** Seconds a webhook receiver has to answer. */
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(10),
   /** Key of the optional `X-Callback-Signature` HMAC on job callbacks; unset → the header is ignored. */
   CALLBACK_HMAC_SECRET: optionalString,
   /** Accept reference URLs resolving to loopback, private or link-local addresses (development and tests only). */
@@ -71,6 +77,7 @@ export type Config = {
   jobTimeoutGrace: number;
   sweepIntervalMs: number;
   maxUploadBytes: number;
+  webhooks: { allowPrivate: boolean; retryBaseSeconds: number; timeoutMs: number };
   /** When set, a job callback that carries `X-Callback-Signature` must carry the right one. */
   callbackHmacSecret?: string;
   referenceAllowPrivate: boolean;
@@ -126,6 +133,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobTimeoutGrace: e.JOB_TIMEOUT_GRACE,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    webhooks: {
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+      retryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS,
+      timeoutMs: Math.round(e.WEBHOOK_TIMEOUT_SECONDS * 1000),
+    },
     callbackHmacSecret: e.CALLBACK_HMAC_SECRET,
     referenceAllowPrivate: e.REFERENCE_ALLOW_PRIVATE,
     embedded,

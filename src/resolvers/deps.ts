@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics/registry.js';
 import type { EventBus } from '../pubsub/events.js';
 import type { WorkerQueue } from '../pubsub/queue.js';
 import type { Storage } from '../storage/storage.js';
+import type { UrlPolicy } from '../webhooks/addresses.js';
 
 /** What the domain functions are handed by the composition root (app.ts). */
 export interface Deps {
@@ -21,4 +22,6 @@ export interface Deps {
     /** REFERENCE_ALLOW_PRIVATE: accept reference URLs that resolve to loopback/private/link-local addresses. */
     allowPrivateReferences: boolean;
   };
+  /** Which webhook URLs are allowed (WEBHOOK_ALLOW_PRIVATE) and how their hosts are resolved. */
+  webhookPolicy: UrlPolicy;
 }

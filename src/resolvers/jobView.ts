@@ -42,6 +42,8 @@ export interface JobView {
   assets: AssetRecord[];
   metadata: Record<string, unknown>;
   projectId: string | null;
+  webhook: string | null;
+  webhookEvents: string[] | null;
   version: number;
   createdAt: string;
   startedAt: string | null;
@@ -75,6 +77,8 @@ export function toView(row: JobRow, assets: AssetRecord[]): JobView {
     assets,
     metadata: row.metadata,
     projectId: row.projectId,
+    webhook: row.webhook,
+    webhookEvents: row.webhook ? row.webhookEvents : null,
     version: row.version,
     createdAt: row.createdAt.toISOString(),
     startedAt: iso(row.startedAt),

@@ -5,5 +5,6 @@ import './job.js';
 import './jobType.js';
 import './viewer.js';
 import './reference.js';
+import './webhook.js';
 
 export const schema = builder.toSchema({ sortSchema: false });
