@@ -1,6 +1,6 @@
 import { and, eq, isNotNull, isNull, lt, ne, or } from 'drizzle-orm';
 import { jobs, type JobRow } from '../db/schema.js';
-import { CATALOG, type JobType } from './catalog.js';
+import { CATALOG } from './catalog.js';
 import type { Deps } from './deps.js';
 
 const LEASE_MS = 30_000;
@@ -21,7 +21,7 @@ export async function dispatchJob(
   row: Pick<JobRow, 'id' | 'jobType' | 'payload'>,
   opts: { replace?: boolean } = {},
 ): Promise<number | null> {
-  const queue = CATALOG[row.jobType as JobType].queue;
+  const queue = CATALOG[row.jobType].queue;
   let length: number;
   let epoch: string;
   try {

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { jobs, type JobRow } from '../db/schema.js';
+import { isUuid } from '../vocabulary.js';
 
 /**
  * The one place that knows how a worker payload's `id` relates to a job.
@@ -10,8 +11,6 @@ import { jobs, type JobRow } from '../db/schema.js';
  * these two functions change, and every rule built on them follows.
  */
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The id of the payload the worker currently running this job was handed. */
 export function payloadIdOf(job: Pick<JobRow, 'id'>): string {
   return job.id;
@@ -19,7 +18,7 @@ export function payloadIdOf(job: Pick<JobRow, 'id'>): string {
 
 /** The job a payload id was handed out for, or undefined. */
 export async function jobOfPayloadId(db: DbOrTx, payloadId: string): Promise<JobRow | undefined> {
-  if (!UUID.test(payloadId)) return undefined;
+  if (!isUuid(payloadId)) return undefined;
   const [row] = await db.select().from(jobs).where(eq(jobs.id, payloadId.toLowerCase()));
   return row;
 }

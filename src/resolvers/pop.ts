@@ -1,8 +1,7 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { jobs } from '../db/schema.js';
+import { isUuid } from '../vocabulary.js';
 import type { Deps } from './deps.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * RPOP for the fleet's `/rpop/<queue>`. Payloads of jobs that are no longer
@@ -20,7 +19,7 @@ export async function popJob(deps: Deps, queue: string): Promise<string | null> 
       id = undefined;
     }
     // Not one of ours (pushed by another producer): hand it over untouched.
-    if (typeof id !== 'string' || !UUID.test(id)) return payload;
+    if (!isUuid(id)) return payload;
     const [taken] = await deps.db
       .update(jobs)
       .set({ pickedAt: new Date() })

@@ -1,5 +1,6 @@
 import { and, eq, inArray, isNotNull, lt, or, sql } from 'drizzle-orm';
 import { jobs } from '../db/schema.js';
+import { ACTIVE_STATUSES } from '../vocabulary.js';
 import type { Deps } from './deps.js';
 import { dispatchOwedJobs, requeueLostJobs } from './dispatch.js';
 import { viewOf } from './jobView.js';
@@ -22,7 +23,7 @@ export async function failStuckJobs(deps: Deps, limit = 100): Promise<number> {
   const candidates = await deps.db
     .select({ id: jobs.id })
     .from(jobs)
-    .where(and(inArray(jobs.status, ['queued', 'processing']), stuck))
+    .where(and(inArray(jobs.status, ACTIVE_STATUSES), stuck))
     .limit(limit);
   let failed = 0;
   for (const { id } of candidates) {
