@@ -23,9 +23,7 @@ import { contextFactory, type Context } from './schema/context.js';
 import { schema } from './schema/index.js';
 import { createJobRenderer } from './schema/render.js';
 import { systemLookup, type Lookup } from './webhooks/addresses.js';
-import { createWebhookDispatcher } from './webhooks/dispatcher.js';
-import { createWebhookMetrics } from './webhooks/metrics.js';
-import { createSender } from './webhooks/sender.js';
+import { startWebhooks } from './webhooks/start.js';
 
 export interface App {
   /** Fetch-API entry: tests may call it without opening a port. */
@@ -89,19 +87,12 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     const sweeper = startSweeper(deps, config.sweepIntervalMs);
     closers.push(() => sweeper.close());
 
-    const sender = createSender({ ...deps.webhookPolicy, timeoutMs: config.webhooks.timeoutMs });
-    closers.push(async () => sender.close());
-    const webhooks = createWebhookDispatcher({
-      db: db.db,
-      listen: (channel, onNotify) => db.listen(channel, onNotify),
-      sender,
-      render: createJobRenderer((job) => ({ deps, principal: { kind: 'user', id: job.userId, admin: false } })),
-      logger,
-      metrics: createWebhookMetrics(deps.metrics),
-      retryBaseSeconds: config.webhooks.retryBaseSeconds,
+    const webhooks = startWebhooks({
+      deps,
+      db,
+      config: config.webhooks,
       pollMs: config.sweepIntervalMs,
-      // Longer than any send may take, so a live dispatcher never loses its claim; short enough that a dead one's return soon.
-      leaseMs: config.webhooks.timeoutMs * 2 + 5000,
+      render: createJobRenderer((job) => ({ deps, principal: { kind: 'user', id: job.userId, admin: false } })),
     });
     closers.push(() => webhooks.close());
 
