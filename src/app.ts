@@ -4,6 +4,8 @@ import { pino, type Logger } from 'pino';
 import { createAuth, loadOrCreateSecret, type Auth } from './auth/tokens.js';
 import { openBackends } from './backends.js';
 import type { Config } from './config.js';
+import { DEV_USER_ID } from './auth/devUser.js';
+import { cachedToken, consoleRoutes, defaultConsoleDir } from './http/console.js';
 import { healthRoutes, readiness } from './http/health.js';
 import { corsOptions } from './http/cors.js';
 import { restPlugin, restRateLimited } from './http/rest.js';
@@ -44,6 +46,8 @@ export interface CreateAppOptions {
   logger?: Logger;
   /** How webhook hosts are resolved (default: the system resolver). */
   webhookLookup?: Lookup;
+  /** The built web console (default: the package's console/dist). */
+  consoleDir?: string;
 }
 
 /**
@@ -120,6 +124,11 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
             healthRoutes(ready),
             ...(local ? [signedUrlRoutes(local)] : []),
             workerRoutes({ deps, auth, maxUploadBytes: config.maxUploadBytes, logger, callbackHmacSecret: config.callbackHmacSecret }),
+            consoleRoutes({
+              dir: opts.consoleDir ?? defaultConsoleDir(),
+              // Only the embedded defaults put the dev user's token in the page; a configured deployment never mints one.
+              devToken: config.embedded && !config.jwt.jwksUrl ? cachedToken(() => auth.sign({ sub: DEV_USER_ID }, '30d')) : undefined,
+            }),
           ],
           logger,
         ),
