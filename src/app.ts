@@ -6,19 +6,25 @@ import { openBackends } from './backends.js';
 import type { Config } from './config.js';
 import { DEV_USER_ID } from './auth/devUser.js';
 import { cachedGraphiQLRenderer, graphiqlOptions } from './http/graphiql.js';
+import { cachedToken, consoleRoutes, defaultConsoleDir } from './http/console.js';
 import { healthRoutes, readiness } from './http/health.js';
+import { corsOptions } from './http/cors.js';
 import { requestIdMixin } from './http/requestContext.js';
+import { restPlugin, restRateLimited } from './http/rest.js';
+import { useMetricsRoute } from './plugins/useMetricsRoute.js';
 import { drainable } from './pubsub/draining.js';
 import { dispatchOwedJobs } from './resolvers/dispatch.js';
-import { useMetricsRoute } from './plugins/useMetricsRoute.js';
-import { restPlugin } from './http/rest.js';
 import { signedUrlRoutes } from './http/signedUrls.js';
 import { attachWebSockets } from './http/websockets.js';
 import { workerRoutes } from './http/worker.js';
+import { createRateLimiter } from './limits/rateLimiter.js';
 import { createMetrics } from './metrics/registry.js';
 import { maskErrors } from './plugins/maskErrors.js';
 import { useContractCodes } from './plugins/useContractCodes.js';
+import { useRateLimit } from './plugins/useRateLimit.js';
+import { DEFAULT_LIMITS, useRequestLimits } from './plugins/useRequestLimits.js';
 import { useRoutes } from './plugins/useRoutes.js';
+import { useTokenExpiry } from './plugins/useTokenExpiry.js';
 import { yogaLogging } from './plugins/yogaLogging.js';
 import type { Deps } from './resolvers/deps.js';
 import { registerQueueGauges } from './resolvers/queueMetrics.js';
@@ -50,6 +56,8 @@ export interface CreateAppOptions {
   logger?: Logger;
   /** How webhook hosts are resolved (default: the system resolver). */
   webhookLookup?: Lookup;
+  /** The built web console (default: the package's console/dist). */
+  consoleDir?: string;
 }
 
 /**
@@ -88,6 +96,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         signedUrlTtl: config.signedUrlTtl,
         jobTimeoutGrace: config.jobTimeoutGrace,
         allowPrivateReferences: config.referenceAllowPrivate,
+        maxActiveJobsPerUser: config.maxActiveJobsPerUser,
       },
       webhookPolicy: { allowPrivate: config.webhooks.allowPrivate, lookup: opts.webhookLookup ?? systemLookup },
     };
@@ -108,9 +117,10 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     });
     closers.push(() => webhooks.close());
 
-    // Dev token for GraphiQL's Headers tab: only on the embedded defaults, minted once when first asked for.
-    let devToken: Promise<string> | undefined;
-    const graphiqlDevToken = config.embedded && !config.jwt.jwksUrl ? () => (devToken ??= auth.sign({ sub: DEV_USER_ID }, '30d')) : undefined;
+    const limiter = await createRateLimiter({ perMinute: config.rateLimitPerMinute, redis: config.redis, logger });
+    closers.push(() => limiter.close());
+    // The dev user's token (embedded defaults only), minted once when first asked for: the console's page and GraphiQL's Headers tab.
+    const devToken = config.embedded && !config.jwt.jwksUrl ? cachedToken(() => auth.sign({ sub: DEV_USER_ID }, '30d')) : undefined;
 
     const ready = () => readiness({ database: db.ping, queue: queue.ping, events: events.ping, storage: storage.ping });
     const yoga = createYoga<Record<string, unknown>, Context>({
@@ -122,7 +132,8 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       // request URL never ends in a space, so this disables yoga's.
       healthCheckEndpoint: ' ',
       landingPage: false,
-      graphiql: async () => graphiqlOptions(await graphiqlDevToken?.()),
+      cors: corsOptions(config.corsOrigins),
+      graphiql: async () => graphiqlOptions(await devToken?.()),
       renderGraphiQL: cachedGraphiQLRenderer(),
       logging: yogaLogging(logger),
       plugins: [
@@ -131,13 +142,22 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
             healthRoutes(ready),
             ...(local ? [signedUrlRoutes(local)] : []),
             workerRoutes({ deps, auth, maxUploadBytes: config.maxUploadBytes, logger, callbackHmacSecret: config.callbackHmacSecret }),
+            consoleRoutes({
+              dir: opts.consoleDir ?? defaultConsoleDir(),
+              // Only the embedded defaults put the dev user's token in the page; a configured deployment never mints one.
+              devToken,
+            }),
           ],
           logger,
         ),
         useMetricsRoute({ metrics: deps.metrics, token: config.metricsToken }),
+        // Before the REST door and before any body is read: a refused request costs almost nothing.
+        useRateLimit({ limiter, auth, restRefusal: restRateLimited }),
         useContractCodes(),
         // The legacy REST door is a plugin of its own: it must also fix yoga's CORS answers (see rest.ts).
-        restPlugin({ deps, auth, logger }),
+        restPlugin({ deps, auth, logger, corsOrigins: config.corsOrigins }),
+        useRequestLimits({ ...DEFAULT_LIMITS, maxCost: config.graphql.maxCost, introspection: config.graphql.introspection }),
+        useTokenExpiry(),
       ],
       maskedErrors: maskErrors(logger),
       context: contextFactory(deps, auth),
@@ -146,7 +166,8 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     return {
       fetch: (request) => Promise.resolve(yoga.fetch(request)),
       yoga,
-      attachWebSockets: (server) => attachWebSockets(yoga, server),
+      attachWebSockets: (server) =>
+        attachWebSockets(yoga, server, { auth, limiter, corsOrigins: config.corsOrigins, maxPayload: DEFAULT_LIMITS.maxBodyBytes }),
       endSubscriptions: () => events.endSubscriptions(),
       deps,
       auth,

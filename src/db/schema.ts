@@ -82,6 +82,8 @@ export const jobs = pgTable(
     uniqueIndex('jobs_user_idempotency_idx').on(t.userId, t.idempotencyKey),
     index('jobs_undispatched_idx').on(t.createdAt).where(sql`${t.status} = 'queued' and ${t.dispatchedAt} is null`),
     index('jobs_active_idx').on(t.status, t.createdAt).where(sql`${t.status} in ('queued', 'processing')`),
+    // MAX_ACTIVE_JOBS_PER_USER counts these on every queueJob.
+    index('jobs_user_active_idx').on(t.userId).where(sql`${t.status} in ('queued', 'processing')`),
   ],
 );
 

@@ -21,6 +21,8 @@ export interface Deps {
     jobTimeoutGrace: number;
     /** REFERENCE_ALLOW_PRIVATE: accept reference URLs that resolve to loopback/private/link-local addresses. */
     allowPrivateReferences: boolean;
+    /** MAX_ACTIVE_JOBS_PER_USER: queued + running jobs one user may have at once. */
+    maxActiveJobsPerUser: number;
   };
   /** Which webhook URLs are allowed (WEBHOOK_ALLOW_PRIVATE) and how their hosts are resolved. */
   webhookPolicy: UrlPolicy;

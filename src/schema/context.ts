@@ -8,6 +8,8 @@ export interface Context {
   deps: Deps;
   /** Null when no token was sent. */
   principal: Principal | null;
+  /** How the operation arrived: graphql-ws, or HTTP (including SSE). */
+  transport?: 'ws' | 'http';
 }
 
 /**
@@ -23,8 +25,9 @@ export function contextFactory(deps: Deps, auth: Auth) {
     params?: { extensions?: Record<string, unknown> };
   }): Promise<Context> => {
     try {
+      const transport = init.request ? 'http' : 'ws';
       const credentials = graphqlCredentials({ request: init.request, connectionParams: init.connectionParams, extensions: init.params?.extensions });
-      return { deps, principal: await principalFrom(auth, credentials) };
+      return { deps, principal: await principalFrom(auth, credentials), transport };
     } catch (err) {
       if (err instanceof AuthError) throw new DomainError('UNAUTHENTICATED', err.message);
       throw err;

@@ -39,7 +39,8 @@ export async function createTestDeps(settings: Partial<Deps['settings']> = {}): 
     storage,
     logger: pino({ level: 'silent' }),
     metrics: createMetrics({ defaults: false }),
-    settings: { startingCredits: 100, signedUrlTtl: 3600, jobTimeoutGrace: 600, allowPrivateReferences: false, ...settings },
+    // MAX_ACTIVE_JOBS_PER_USER is out of the way (as in test/helpers/app.ts); its own suite sets it.
+    settings: { startingCredits: 100, signedUrlTtl: 3600, jobTimeoutGrace: 600, allowPrivateReferences: false, maxActiveJobsPerUser: 1_000_000, ...settings },
     webhookPolicy: { allowPrivate: false, lookup: systemLookup },
   };
   return {
