@@ -27,18 +27,19 @@ export function atTime(at: number, fn: () => void): () => void {
 }
 
 /**
- * A subscription over SSE (HTTP) ends with UNAUTHENTICATED when the token it
- * was opened with expires: a token is checked once, when the stream opens, so
- * without this a stream would outlive it for as long as the connection lasts.
- * Websocket subscriptions are ended by the websocket server, which also
- * closes the socket (see app.ts).
+ * A subscription ends with UNAUTHENTICATED when the token it was opened with
+ * expires: a token is checked once, when the stream opens, so without this a
+ * stream would outlive it for as long as the connection lasts. This covers SSE
+ * and websocket operations authenticated by their own `extensions.headers`;
+ * a websocket authenticated by its connectionParams is ended as a whole by
+ * the websocket server, which also closes the socket (http/websockets.ts).
  */
 export function useTokenExpiry(): Plugin<Context> {
   return {
     onSubscribe({ args }) {
       const ctx = args.contextValue as Context;
       const expiresAt = ctx.principal?.expiresAt;
-      if (expiresAt === undefined || ctx.transport === 'ws') return;
+      if (expiresAt === undefined || ctx.connectionAuthenticated) return;
       return {
         onSubscribeResult({ result, setResult }) {
           if (isAsyncIterable(result)) setResult(untilExpiry(result, expiresAt));

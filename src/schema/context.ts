@@ -8,8 +8,13 @@ export interface Context {
   deps: Deps;
   /** Null when no token was sent. */
   principal: Principal | null;
-  /** How the operation arrived: graphql-ws, or HTTP (including SSE). */
-  transport?: 'ws' | 'http';
+  /**
+   * True when the token came from the graphql-ws connectionParams: the
+   * websocket server then ends the whole connection when it expires, so the
+   * operation need not watch the expiry itself (it must when the token came
+   * from the operation's own `extensions.headers`, as GraphiQL sends it).
+   */
+  connectionAuthenticated?: boolean;
 }
 
 /**
@@ -25,9 +30,9 @@ export function contextFactory(deps: Deps, auth: Auth) {
     params?: { extensions?: Record<string, unknown> };
   }): Promise<Context> => {
     try {
-      const transport = init.request ? 'http' : 'ws';
       const credentials = graphqlCredentials({ request: init.request, connectionParams: init.connectionParams, extensions: init.params?.extensions });
-      return { deps, principal: await principalFrom(auth, credentials), transport };
+      const connectionAuthenticated = !init.request && credentials !== undefined && credentials === init.connectionParams;
+      return { deps, principal: await principalFrom(auth, credentials), connectionAuthenticated };
     } catch (err) {
       if (err instanceof AuthError) throw new DomainError('UNAUTHENTICATED', err.message);
       throw err;

@@ -65,6 +65,38 @@ describe('subscriptions outliving their token', () => {
     }
   });
 
+  it('websocket, token in extensions.headers (as GraphiQL sends it): that subscription ends with UNAUTHENTICATED', async () => {
+    const userId = randomUUID();
+    const short = await server.app.auth.sign({ sub: userId }, '2s');
+    const long = await server.app.auth.sign({ sub: userId }, '1h');
+    const client = wsClient(server.wsUrl, null); // no connectionParams: each operation carries its own token
+    try {
+      const opened = Date.now();
+      const events: Array<{ errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }> = [];
+      const ended = new Promise<void>((resolve, reject) => {
+        client.subscribe(
+          { query: 'subscription { myJobUpdates { id } }', extensions: { headers: { Authorization: `Bearer ${short}` } } },
+          { next: (v) => void events.push(v as never), error: reject, complete: resolve },
+        );
+      });
+      const alive = new Promise<void>((resolve, reject) => {
+        client.subscribe(
+          { query: 'subscription { myJobUpdates { id } }', extensions: { headers: { Authorization: `Bearer ${long}` } } },
+          { next: () => resolve(), error: reject, complete: () => reject(new Error('the subscription with a valid token ended')) },
+        );
+      });
+      await ended;
+      expect(Date.now() - opened).toBeLessThan(6000);
+      expect(events.at(-1)?.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED' });
+      expect(events.at(-1)?.errors?.[0]?.message).toMatch(/The token expired at .*get a new token/);
+      // The same connection's subscription with a valid token goes on.
+      await gql(server.url, long, `mutation { queueJob(input: { jobType: sdxl_image_fast, prompt: "a fox" }) { job { id } } }`);
+      await alive;
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it('SSE: the stream sends UNAUTHENTICATED and ends', async () => {
     const token = await server.app.auth.sign({ sub: randomUUID() }, '2s');
     const opened = Date.now();
