@@ -14,7 +14,8 @@ import { restPlugin } from './http/rest.js';
 import { workerRoutes } from './http/worker.js';
 import { createMemoryEventBus, createMemoryQueue } from './pubsub/memory.js';
 import { assertRedisReachable, createRedisEventBus, createRedisQueue } from './pubsub/redis.js';
-import type { Deps } from './resolvers/deps.js';
+import { NO_SCHEDULER, type Deps } from './resolvers/deps.js';
+import { startScheduler } from './resolvers/scheduler.js';
 import { DomainError, ERROR_CODES } from './resolvers/errors.js';
 import { startSweeper } from './resolvers/sweeper.js';
 import type { Context } from './schema/context.js';
@@ -97,9 +98,17 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         startingCredits: config.startingCredits,
         signedUrlTtl: config.signedUrlTtl,
         jobTimeoutGrace: config.jobTimeoutGrace,
+        maxAttempts: config.maxAttempts,
+        transientErrorPattern: config.transientErrorPattern,
+        // Only workers popping Redis directly need a window; the in-process queue has none.
+        windowSize: queue.kind === 'redis' ? config.queueWindowSize : 0,
       },
+      scheduler: NO_SCHEDULER,
     };
 
+    const scheduler = startScheduler(deps);
+    deps.scheduler = scheduler;
+    closers.push(() => scheduler.close());
     const sweeper = startSweeper(deps, config.sweepIntervalMs);
     closers.push(() => sweeper.close());
 

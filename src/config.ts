@@ -43,6 +43,22 @@ const EnvSchema = z.object({
   /** Milliseconds between runs of the dispatcher and the stuck-job sweeper. */
   SWEEP_INTERVAL_MS: intFrom(5000, 50, 3_600_000),
   MAX_UPLOAD_BYTES: intFrom(512 * 1024 * 1024, 1, 8 * 1024 * 1024 * 1024),
+  /** Hand-outs of a job to a worker before it fails for good. */
+  MAX_ATTEMPTS: intFrom(2, 1, 100),
+  /** A `failed` callback whose message matches (case-insensitive) is retried while attempts remain. */
+  TRANSIENT_ERROR_PATTERN: z
+    .string()
+    .default('CUDA|out of memory|\\bOOM\\b|timed out|timeout|connection (reset|refused)|ECONNRESET|ECONNREFUSED')
+    .refine((v) => {
+      try {
+        new RegExp(v, 'i');
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'not a valid regular expression'),
+  /** Jobs kept in each Redis list for workers that RPOP Redis directly (0: none; they must use /rpop). */
+  QUEUE_WINDOW_SIZE: intFrom(4, 0, 1000),
 });
 
 export type Config = {
@@ -67,6 +83,9 @@ export type Config = {
   jobTimeoutGrace: number;
   sweepIntervalMs: number;
   maxUploadBytes: number;
+  maxAttempts: number;
+  transientErrorPattern: RegExp;
+  queueWindowSize: number;
   /** True when nothing external is configured: PGlite, local disk, in-process queue. */
   embedded: boolean;
 };
@@ -119,6 +138,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobTimeoutGrace: e.JOB_TIMEOUT_GRACE,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    maxAttempts: e.MAX_ATTEMPTS,
+    transientErrorPattern: new RegExp(e.TRANSIENT_ERROR_PATTERN, 'i'),
+    queueWindowSize: e.QUEUE_WINDOW_SIZE,
     embedded,
   };
 }

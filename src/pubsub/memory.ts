@@ -25,6 +25,17 @@ class List {
     return this.length;
   }
 
+  rpush(value: string): number {
+    if (this.head > 0) this.items[--this.head] = value;
+    else this.items.unshift(value);
+    return this.length;
+  }
+
+  /** LRANGE 0 -1: newest first, like Redis. */
+  range(): string[] {
+    return this.items.slice(this.head).reverse();
+  }
+
   rpop(): string | null {
     if (this.head >= this.items.length) return null;
     const value = this.items[this.head]!;
@@ -77,6 +88,20 @@ export function createMemoryQueue(): WorkerQueue {
         if (!list) lists.set(queue, (list = new List()));
         return list.lpush(payload);
       }),
+    pushMany: (queue, payloads) =>
+      run(() => {
+        let list = lists.get(queue);
+        if (!list) lists.set(queue, (list = new List()));
+        for (const p of payloads) list.lpush(p);
+        return list.length;
+      }),
+    pushBack: (queue, payload) =>
+      run(() => {
+        let list = lists.get(queue);
+        if (!list) lists.set(queue, (list = new List()));
+        return list.rpush(payload);
+      }),
+    snapshot: (queue) => run(() => ({ items: lists.get(queue)?.range() ?? [], epoch })),
     pop: (queue) =>
       run(() => {
         const list = lists.get(queue);

@@ -6,6 +6,16 @@ export interface WorkerQueue {
   readonly kind: 'memory' | 'redis';
   /** LPUSH; resolves to the list's new length. */
   push(queue: string, payload: string): Promise<number>;
+  /** LPUSH of several payloads in one command, in order (the first is popped first). */
+  pushMany(queue: string, payloads: string[]): Promise<number>;
+  /** RPUSH: back at the popping end, as if never popped. */
+  pushBack(queue: string, payload: string): Promise<number>;
+  /**
+   * The whole list, oldest (next popped) last, with the epoch, read
+   * atomically: a list that looks empty because the backend restarted empty
+   * comes with a new epoch.
+   */
+  snapshot(queue: string): Promise<{ items: string[]; epoch: string }>;
   /** RPOP; null when empty. */
   pop(queue: string): Promise<string | null>;
   /** LLEN. */

@@ -217,6 +217,21 @@ export function createRedisQueue(opts: RedisConnectionOptions): WorkerQueue {
   return {
     kind: 'redis',
     push: (queue, payload) => run(`LPUSH ${prefix}${queue}`, () => conn.client.lpush(prefix + queue, payload)),
+    pushMany: (queue, payloads) => run(`LPUSH ${prefix}${queue}`, () => conn.client.lpush(prefix + queue, ...payloads)),
+    pushBack: (queue, payload) => run(`RPUSH ${prefix}${queue}`, () => conn.client.rpush(prefix + queue, payload)),
+    // LRANGE and the epoch in one MULTI, so a restart cannot fall between them.
+    snapshot: (queue) =>
+      run(`LRANGE ${prefix}${queue}`, async () => {
+        const fresh = randomUUID();
+        const replies = await conn.client
+          .multi()
+          .lrange(prefix + queue, 0, -1)
+          .call('SET', `${prefix}genjob:queue-epoch`, fresh, 'NX', 'GET')
+          .exec();
+        if (!replies) throw new Error('MULTI aborted');
+        for (const [err] of replies) if (err) throw err;
+        return { items: replies[0]![1] as string[], epoch: (replies[1]![1] as string | null) ?? fresh };
+      }),
     pop: (queue) => run(`RPOP ${prefix}${queue}`, () => conn.client.rpop(prefix + queue)),
     length: (queue) => run(`LLEN ${prefix}${queue}`, () => conn.client.llen(prefix + queue)),
     remove: (queue, payload) => run(`LREM ${prefix}${queue}`, () => conn.client.lrem(prefix + queue, 0, payload)),

@@ -1,6 +1,7 @@
 import { and, eq, gte } from 'drizzle-orm';
 import { z } from 'zod';
-import { images, jobs, videos, type JobRow } from '../db/schema.js';
+import { attempts, images, jobs, videos, type JobRow } from '../db/schema.js';
+import { closeAttempt, recordTake, requeueForAnotherAttempt } from './attempts.js';
 import { normalizeObjectPath } from '../storage/paths.js';
 import { CATALOG, type JobType } from './catalog.js';
 import type { Deps } from './deps.js';
@@ -33,6 +34,8 @@ export interface CallbackResult {
   job: JobView;
   /** False when the job was already finished and the callback was only acknowledged. */
   changed: boolean;
+  /** True when the callback came from an attempt the job no longer runs: acknowledged, ignored. */
+  superseded: boolean;
   assetsProcessed: number;
 }
 
@@ -73,26 +76,52 @@ function withoutNul<T>(value: T): T {
  */
 export async function applyCallback(deps: Deps, body: CallbackBody): Promise<CallbackResult> {
   if (!UUID.test(body.job_id)) throw notFound(`Job ${body.job_id} not found.`);
-  const result = await deps.db.transaction(async (tx) => {
-    const [row] = await tx.select().from(jobs).where(eq(jobs.id, body.job_id.toLowerCase())).for('update');
-    if (!row) throw notFound(`Job ${body.job_id} not found.`);
+  type Outcome = { row: JobRow; changed: boolean; assetsProcessed: number; superseded?: boolean; requeued?: boolean };
+  const result = await deps.db.transaction(async (tx): Promise<Outcome> => {
+    const payloadId = body.job_id.toLowerCase();
+    // The callback names an attempt (its payload id). Only the job's current attempt may change it.
+    let [row] = await tx.select().from(jobs).where(eq(jobs.payloadId, payloadId)).for('update');
+    if (!row) {
+      const [attempt] = await tx.select({ jobId: attempts.jobId }).from(attempts).where(eq(attempts.id, payloadId));
+      const [job] = await tx.select().from(jobs).where(eq(jobs.id, attempt?.jobId ?? payloadId));
+      if (!job) throw notFound(`Job ${body.job_id} not found.`);
+      // A superseded attempt (its worker was given up on, the job handed to another): acknowledged, ignored.
+      return { row: job, changed: false, assetsProcessed: 0, superseded: true };
+    }
     if (TERMINAL_STATUSES.has(row.status)) return { row, changed: false, assetsProcessed: 0 };
     const now = new Date();
+    // A hand-out not seen yet (a worker popped Redis directly and the window keeper has not noticed): its clock starts now.
+    if (!row.pickedAt) row = await recordTake(tx, row, 'callback', now);
 
     if (body.status === 'processing') {
       const progress = Math.max(row.progress, Math.min(99, Math.round(body.progress ?? row.progress)));
-      if (row.status === 'processing' && progress === row.progress) return { row, changed: false, assetsProcessed: 0 };
+      if (row.status === 'processing' && progress === row.progress) {
+        // Nothing to show, but a sign of life: the attempt's clock restarts.
+        await tx.update(jobs).set({ lastSeenAt: now }).where(eq(jobs.id, row.id));
+        return { row, changed: false, assetsProcessed: 0 };
+      }
       const [updated] = await tx
         .update(jobs)
-        .set({ status: 'processing', progress, startedAt: row.startedAt ?? now, updatedAt: now, version: sql`${jobs.version} + 1` })
+        .set({
+          status: 'processing',
+          progress,
+          startedAt: row.startedAt ?? now,
+          lastSeenAt: now,
+          updatedAt: now,
+          version: sql`${jobs.version} + 1`,
+        })
         .where(eq(jobs.id, row.id))
         .returning();
       return { row: updated, changed: true, assetsProcessed: 0 };
     }
 
     if (body.status === 'failed') {
-      const message = body.error_message?.trim() || 'The worker reported a failure without a message.';
-      const updated = await endWithRefund(tx, row, 'failed', message.slice(0, 2000), workerMetadata(body));
+      const message = (body.error_message?.trim() || 'The worker reported a failure without a message.').slice(0, 2000);
+      if (row.attempts < row.maxAttempts && deps.settings.transientErrorPattern.test(message)) {
+        const updated = await requeueForAnotherAttempt(tx, row, 'retried', message);
+        return { row: updated, changed: true, assetsProcessed: 0, requeued: true };
+      }
+      const updated = await endWithRefund(tx, row, 'failed', message, workerMetadata(body));
       return { row: updated, changed: true, assetsProcessed: 0 };
     }
 
@@ -178,6 +207,7 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
         .set({ status: 'failed', updatedAt: now })
         .where(and(eq(images.jobId, row.id), gte(images.imageIndex, assets.length)));
     }
+    await closeAttempt(tx, row, 'completed', null, now);
     const [updated] = await tx
       .update(jobs)
       .set({
@@ -197,9 +227,10 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
     return { row: updated, changed: true, assetsProcessed: assets.length };
   });
 
-  const view = await viewOf(deps.db, result.row as JobRow);
+  const view = await viewOf(deps.db, result.row);
   if (result.changed) await publishJob(deps.events, deps.logger, view);
-  return { job: view, changed: result.changed, assetsProcessed: result.assetsProcessed };
+  if (result.changed) deps.scheduler.changed(result.row.queue);
+  return { job: view, changed: result.changed, assetsProcessed: result.assetsProcessed, superseded: result.superseded ?? false };
 }
 
 function workerMetadata(body: CallbackBody): Record<string, unknown> {

@@ -4,6 +4,15 @@ import type { EventBus } from '../pubsub/events.js';
 import type { WorkerQueue } from '../pubsub/queue.js';
 import type { Storage } from '../storage/storage.js';
 
+export interface SchedulerHooks {
+  /** Something changed in `queue` (a job queued, taken, re-queued, cancelled): refill its window soon, refresh positions. */
+  changed(queue: string): void;
+  /** A worker polled `queue` (counts toward its active workers). */
+  polled(queue: string, worker: string): void;
+}
+
+export const NO_SCHEDULER: SchedulerHooks = { changed: () => {}, polled: () => {} };
+
 /** What the domain functions are handed by the composition root (app.ts). */
 export interface Deps {
   db: Db;
@@ -15,5 +24,16 @@ export interface Deps {
     startingCredits: number;
     signedUrlTtl: number;
     jobTimeoutGrace: number;
+    /** MAX_ATTEMPTS: hand-outs of a job before it fails for good. */
+    maxAttempts: number;
+    /** Failure messages worth another attempt (TRANSIENT_ERROR_PATTERN). */
+    transientErrorPattern: RegExp;
+    /** Jobs kept in each Redis list for direct poppers; 0 with the in-process queue. */
+    windowSize: number;
   };
+  /**
+   * The scheduler's hooks (scheduler.ts), set by the composition root once
+   * it started; no-ops until then, and in tests that drive the domain alone.
+   */
+  scheduler: SchedulerHooks;
 }

@@ -6,6 +6,12 @@ import { CATALOG, type JobType } from './catalog.js';
 export const TERMINAL_STATUSES = new Set(['completed', 'failed', 'cancelled']);
 export type JobStatus = 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
 
+export interface ScheduleView {
+  queuePosition: number | null;
+  estimatedStartAt: string | null;
+  estimatedCompletionAt: string | null;
+}
+
 export interface AssetRecord {
   index: number;
   bucket: string;
@@ -41,6 +47,16 @@ export interface JobView {
   metadata: Record<string, unknown>;
   projectId: string | null;
   version: number;
+  /** Hand-outs to workers so far, and the most allowed. */
+  attempts: number;
+  maxAttempts: number;
+  /** When a worker took the current attempt; null while waiting. */
+  takenAt: string | null;
+  /**
+   * Queue position and estimates, when the publisher computed them (the
+   * position notifier); otherwise the API computes them on read.
+   */
+  schedule?: ScheduleView;
   createdAt: string;
   startedAt: string | null;
   completedAt: string | null;
@@ -74,6 +90,9 @@ export function toView(row: JobRow, assets: AssetRecord[]): JobView {
     metadata: row.metadata,
     projectId: row.projectId,
     version: row.version,
+    attempts: row.attempts,
+    maxAttempts: row.maxAttempts,
+    takenAt: iso(row.pickedAt),
     createdAt: row.createdAt.toISOString(),
     startedAt: iso(row.startedAt),
     completedAt: iso(row.completedAt),

@@ -1,6 +1,6 @@
 import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm';
 import { jobs, users } from '../db/schema.js';
-import { CATALOG, type JobType } from './catalog.js';
+import { attemptPayload } from './attempts.js';
 import type { Deps } from './deps.js';
 import { badInput, DomainError, notFound } from './errors.js';
 import { viewOf, viewsOf, type JobView } from './jobView.js';
@@ -95,8 +95,9 @@ export async function cancelJob(deps: Deps, viewer: Viewer, id: string): Promise
     }
     return endWithRefund(tx, job, 'cancelled', null, { cancelled_at: new Date().toISOString() });
   });
-  // Best effort: a payload left behind is dropped at pop time because the job is no longer queued.
-  await deps.queue.remove(CATALOG[row.jobType as JobType].queue, row.payload).catch(() => 0);
+  // Best effort: a payload left in the Redis window is removed by the window keeper, and never handed out by /rpop.
+  await deps.queue.remove(row.queue, attemptPayload(row)).catch(() => 0);
+  deps.scheduler.changed(row.queue);
   const view = await viewOf(deps.db, row);
   await publishJob(deps.events, deps.logger, view);
   return view;

@@ -1,16 +1,93 @@
-import { and, eq, isNull } from 'drizzle-orm';
-import { jobs } from '../db/schema.js';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { jobs, type JobRow } from '../db/schema.js';
+import { attemptPayload, recordTake } from './attempts.js';
 import type { Deps } from './deps.js';
+import { pickNext, windowed } from './fairOrder.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+type Taken = { row: JobRow; handOut: boolean; removedFromWindow: boolean };
+
 /**
- * RPOP for the fleet's `/rpop/<queue>`. Payloads of jobs that are no longer
- * queued (cancelled, or a duplicate push of a job a worker already took) are
- * dropped here, so a job never runs twice through this endpoint.
+ * The fleet's `/rpop/<queue>`: hands the worker the next job in fair order
+ * and records the hand-out (the attempt's clock starts) in the same
+ * transaction, so a job is never handed out unrecorded:
+ *
+ * - Jobs already in the Redis window come first, in window order (they were
+ *   chosen in fair order when pushed). The row is locked, then LREM'd from
+ *   the list inside the transaction: LREM is the arbiter between this
+ *   endpoint and workers popping Redis directly. LREM = 0 means a direct
+ *   popper has it: that hand-out is recorded and the next job is tried.
+ * - Otherwise the fair head is locked with SKIP LOCKED (several instances
+ *   pop at once without taking the same job) and recorded.
+ *
+ * Failure modes: if the database is unreachable nothing was removed from
+ * Redis and nothing is handed out (the worker sees "no job"). If the commit
+ * fails after an LREM, the payload is pushed back where it was before the
+ * error is reported. If the process dies between the LREM and the commit,
+ * the window keeper finds a windowed job gone from the list and records it
+ * as taken, so its clock runs and it is re-run after its deadline: lost
+ * never, run twice never.
  */
 export async function popJob(deps: Deps, queue: string): Promise<string | null> {
-  for (let attempt = 0; attempt < 100; attempt++) {
+  for (let tries = 0; tries < 20; tries++) {
+    let removed: string | null = null;
+    let taken: Taken | null;
+    try {
+      taken = await deps.db.transaction(async (tx): Promise<Taken | null> => {
+        if (deps.settings.windowSize > 0) {
+          const [head] = await tx
+            .select()
+            .from(jobs)
+            .where(and(eq(jobs.queue, queue), windowed()))
+            .orderBy(asc(jobs.dispatchedAt), asc(jobs.id))
+            .limit(1)
+            .for('update', { skipLocked: true });
+          if (head) {
+            const payload = attemptPayload(head);
+            const n = await deps.queue.remove(queue, payload).catch(() => null);
+            if (n !== null) {
+              if (n > 0) removed = payload;
+              // n = 0: a worker popping Redis directly took it a moment ago.
+              const row = await recordTake(tx, head, n > 0 ? 'rpop' : 'redis');
+              return { row, handOut: n > 0, removedFromWindow: true };
+            }
+            // Redis is unreachable: the window waits for it; serve from the database meanwhile.
+          }
+        }
+        const id = await pickNext(tx, queue);
+        if (!id) return null;
+        const [row] = await tx.select().from(jobs).where(eq(jobs.id, id));
+        return { row: await recordTake(tx, row, 'rpop'), handOut: true, removedFromWindow: false };
+      });
+    } catch (err) {
+      if (removed !== null) {
+        // The claim was not recorded: put the payload back at the head of the list, as if never popped.
+        await deps.queue.pushBack(queue, removed).catch((pushErr: unknown) => {
+          deps.logger.error({ err: String(pushErr), queue }, 'could not put a payload back after a failed claim; the window keeper will re-run the job after its deadline');
+        });
+      }
+      throw err;
+    }
+    if (!taken) return popForeign(deps, queue);
+    // Not published: the job is still `queued` to its owner until the worker reports (the next
+    // news is its `processing` callback); the position notifier tells the others they moved up.
+    deps.scheduler.changed(queue);
+    if (taken.handOut) return attemptPayload(taken.row);
+  }
+  return null;
+}
+
+/**
+ * Nothing of ours waits in the database. The Redis list may still hold
+ * payloads pushed by another producer: those are handed over untouched, as
+ * before this server existed. Payloads of ours found there (a window push
+ * whose recording failed) go only if they are their job's current, untaken
+ * attempt; anything else is stale and dropped.
+ */
+async function popForeign(deps: Deps, queue: string): Promise<string | null> {
+  if (deps.queue.kind !== 'redis') return null;
+  for (let i = 0; i < 10; i++) {
     const payload = await deps.queue.pop(queue);
     if (payload === null) return null;
     let id: unknown;
@@ -19,17 +96,25 @@ export async function popJob(deps: Deps, queue: string): Promise<string | null> 
     } catch {
       id = undefined;
     }
-    // Not one of ours (pushed by another producer): hand it over untouched.
     if (typeof id !== 'string' || !UUID.test(id)) return payload;
-    const [taken] = await deps.db
-      .update(jobs)
-      .set({ pickedAt: new Date() })
-      .where(and(eq(jobs.id, id), eq(jobs.status, 'queued'), isNull(jobs.pickedAt)))
-      .returning({ id: jobs.id });
-    if (taken) return payload;
-    const [known] = await deps.db.select({ status: jobs.status }).from(jobs).where(eq(jobs.id, id));
-    if (!known) return payload;
-    deps.logger.info({ jobId: id, status: known.status }, 'dropped a payload whose job was cancelled, finished or already taken');
+    const row = await deps.db.transaction(async (tx) => {
+      const [job] = await tx
+        .select()
+        .from(jobs)
+        .where(and(eq(jobs.payloadId, id.toLowerCase()), eq(jobs.status, 'queued'), sql`${jobs.pickedAt} is null`))
+        .for('update');
+      return job ? recordTake(tx, job, 'rpop') : null;
+    });
+    if (row) {
+      deps.scheduler.changed(queue);
+      return payload;
+    }
+    const [known] = await deps.db.select({ id: jobs.id }).from(jobs).where(eq(jobs.id, id.toLowerCase()));
+    if (!known) {
+      const [byAttempt] = await deps.db.select({ id: jobs.id }).from(jobs).where(eq(jobs.payloadId, id.toLowerCase()));
+      if (!byAttempt) return payload;
+    }
+    deps.logger.info({ payloadId: id }, 'dropped a stale payload (its job was cancelled, finished, taken or re-queued as another attempt)');
   }
   return null;
 }

@@ -10,7 +10,7 @@ import { DomainError } from './errors.js';
 import { toView, viewOf, type JobView } from './jobView.js';
 import { buildNegativePrompt } from './negativePrompt.js';
 import { publishJob } from './publish.js';
-import { dispatchJob } from './dispatch.js';
+import { waitingCount } from './fairOrder.js';
 import { REFERENCE_BUCKET, validateJobRequest, type QueueJobRequest, type ValidJobRequest } from './validateJob.js';
 
 /** The seed edge function's version, kept in metadata so seed-era reports can tell rows apart. */
@@ -75,8 +75,10 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
     expectedGenerationTime: expectedTimeOf(entry, input.numImages),
     metadata: jobMetadata(input, payload, cost),
     payload: JSON.stringify(payload),
-    // Holds off the dispatcher while this request pushes the payload itself.
-    dispatchLeaseUntil: new Date(now.getTime() + 30_000),
+    queue: entry.queue,
+    queuedAt: now,
+    payloadId: jobId,
+    maxAttempts: deps.settings.maxAttempts,
     createdAt: now,
     updatedAt: now,
   } satisfies typeof jobs.$inferInsert;
@@ -163,9 +165,11 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
       errorMessage: null,
       enhancedPrompt: null,
       generationTime: null,
+      attempts: 0,
       dispatchedAt: null,
       dispatchEpoch: null,
       pickedAt: null,
+      lastSeenAt: null,
       startedAt: null,
       completedAt: null,
     };
@@ -179,10 +183,11 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
     throw err;
   }
 
-  const queueLength = await dispatchJob(deps, row);
-  const view = toView({ ...row, dispatchedAt: queueLength === null ? null : new Date() }, []);
-  await publishJob(deps.events, deps.logger, view);
-  return { job: view, queueLength: queueLength ?? 0, entry };
+  // The job waits in the database; the scheduler hands it out (and refills the Redis window) in fair order.
+  deps.scheduler.changed(entry.queue);
+  const view = toView(row, []);
+  const [queueLength] = await Promise.all([waitingCount(deps.db, entry.queue), publishJob(deps.events, deps.logger, view)]);
+  return { job: view, queueLength, entry };
 }
 
 async function findByKey(db: Db, userId: string, key: string): Promise<JobRow | undefined> {
@@ -195,7 +200,7 @@ async function findByKey(db: Db, userId: string, key: string): Promise<JobRow | 
 
 async function replay(deps: Deps, row: JobRow): Promise<QueueJobResult> {
   const entry = CATALOG[row.jobType as JobType];
-  const queueLength = await deps.queue.length(entry.queue).catch(() => 0);
+  const queueLength = await waitingCount(deps.db, entry.queue);
   return { job: await viewOf(deps.db, row), queueLength, entry };
 }
 
