@@ -9,9 +9,14 @@ export interface SchedulerHooks {
   changed(queue: string): void;
   /** A worker polled `queue` (counts toward its active workers). */
   polled(queue: string, worker: string): void;
+  /**
+   * Calls `listener` with the job's new place whenever jobs ahead of it are
+   * taken (at most once a second), while it waits. Returns the unwatch.
+   */
+  watchPosition(job: { id: string; queue: string }, listener: (position: number) => void): () => void;
 }
 
-export const NO_SCHEDULER: SchedulerHooks = { changed: () => {}, polled: () => {} };
+export const NO_SCHEDULER: SchedulerHooks = { changed: () => {}, polled: () => {}, watchPosition: () => () => {} };
 
 /** What the domain functions are handed by the composition root (app.ts). */
 export interface Deps {

@@ -198,6 +198,7 @@ export function createScheduleLoader(deps: Deps): (view: JobView) => Promise<Sch
   const flush = async () => {
     const batch = pending;
     pending = [];
+    done.clear(); // within one tick only: a long-lived context (a subscription) must not see stale places
     const byQueue = new Map<string, JobView[]>();
     for (const { view } of batch) byQueue.set(view.queue, [...(byQueue.get(view.queue) ?? []), view]);
     try {
@@ -220,5 +221,16 @@ export function createScheduleLoader(deps: Deps): (view: JobView) => Promise<Sch
       done.set(key, p);
     }
     return p;
+  };
+}
+
+/** The schedule of a waiting job whose position is known (the position notifier's updates). */
+export async function scheduleAt(deps: Deps, view: JobView, position: number): Promise<ScheduleView> {
+  const stats = await queueStats(deps, view.queue);
+  const start = Date.now() + waitSeconds(stats, position) * 1000;
+  return {
+    queuePosition: position,
+    estimatedStartAt: new Date(start).toISOString(),
+    estimatedCompletionAt: new Date(start + runSecondsOf(stats, view) * 1000).toISOString(),
   };
 }

@@ -1,5 +1,6 @@
 import { QUEUES } from './catalog.js';
 import type { Deps, SchedulerHooks } from './deps.js';
+import { positionsOf } from './fairOrder.js';
 import { workerSightings } from './queueStats.js';
 import { syncWindow } from './window.js';
 
@@ -13,7 +14,12 @@ export interface SchedulerOptions {
    * was announced: direct RPOPs are only visible this way. Default 250 ms.
    */
   windowIntervalMs?: number;
+  /** Least time between two position refreshes of one queue. Default 1000 ms. */
+  positionIntervalMs?: number;
 }
+
+/** The event-bus topic on which every instance says "this queue moved". */
+export const queueTopic = (queue: string) => `queue:${queue}`;
 
 /**
  * The scheduler's running part, one per process: keeps each queue's Redis
@@ -61,9 +67,79 @@ export function startScheduler(deps: Deps, opts: SchedulerOptions = {}): Schedul
   timer?.unref();
   QUEUES.forEach(pass);
 
+  // Position updates for the jobs watched through this process. A change
+  // anywhere (this process, or another instance's "queue moved" message)
+  // marks the queue dirty; a dirty queue with watchers is recomputed at most
+  // once per interval, in one pass for all its watched jobs: the cost per
+  // taken job is one small message, not a pass over the waiting jobs.
+  const positionEvery = opts.positionIntervalMs ?? 1000;
+  const watchers = new Map<string, Map<string, { listener: (p: number) => void; last: number | null }>>();
+  const dirty = new Set<string>();
+  const refreshTimers = new Map<string, NodeJS.Timeout>();
+  const lastRefresh = new Map<string, number>();
+  const announced = new Map<string, number>();
+
+  const refreshSoon = (queue: string): void => {
+    dirty.add(queue);
+    if (closed || refreshTimers.has(queue) || !watchers.get(queue)?.size) return;
+    const wait = Math.max(0, (lastRefresh.get(queue) ?? 0) + positionEvery - Date.now());
+    const t = setTimeout(() => {
+      refreshTimers.delete(queue);
+      void refresh(queue);
+    }, wait);
+    t.unref();
+    refreshTimers.set(queue, t);
+  };
+
+  const refresh = async (queue: string): Promise<void> => {
+    const watched = watchers.get(queue);
+    if (!watched?.size || !dirty.delete(queue)) return;
+    lastRefresh.set(queue, Date.now());
+    try {
+      const positions = await positionsOf(deps.db, queue, [...watched.keys()]);
+      for (const [id, w] of watched) {
+        const p = positions.get(id) ?? null;
+        if (p === null || p === w.last) continue; // taken (its own news follows) or unchanged
+        w.last = p;
+        w.listener(p);
+      }
+    } catch (err) {
+      deps.logger.warn({ err: String(err), queue }, 'could not refresh queue positions; trying again on the next change');
+    }
+  };
+
+  let ticks: AsyncIterator<unknown> & { return(): Promise<IteratorResult<unknown>> } | null = null;
+  void deps.events
+    .subscribe<{ queue: string }>(QUEUES.map(queueTopic))
+    .then(async (sub) => {
+      if (closed) return void (await sub.return());
+      ticks = sub;
+      for await (const tick of sub) if (tick && typeof tick.queue === 'string') refreshSoon(tick.queue);
+    })
+    .catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'queue position updates from other instances are off until restart'));
+
+  /** Tells the other instances, at most every 200 ms per queue (their own refresh is throttled anyway). */
+  const announce = (queue: string): void => {
+    const now = Date.now();
+    if (now - (announced.get(queue) ?? 0) < 200) return;
+    announced.set(queue, now);
+    deps.events.publish(queueTopic(queue), { queue }).catch(() => {});
+  };
+
   return {
     changed(queue) {
       pass(queue);
+      refreshSoon(queue);
+      announce(queue);
+    },
+    watchPosition(job, listener) {
+      let m = watchers.get(job.queue);
+      if (!m) watchers.set(job.queue, (m = new Map()));
+      const entry = { listener, last: null as number | null };
+      m.set(job.id, entry);
+      return () => {
+        if (watchers.get(job.queue)?.get(job.id) === entry) watchers.get(job.queue)!.delete(job.id);
+      };
     },
     polled(queue, worker) {
       sightings.polled(queue, worker);
@@ -71,6 +147,8 @@ export function startScheduler(deps: Deps, opts: SchedulerOptions = {}): Schedul
     async close() {
       closed = true;
       if (timer) clearInterval(timer);
+      for (const t of refreshTimers.values()) clearTimeout(t);
+      await ticks?.return();
       await Promise.all(running.values());
     },
   };

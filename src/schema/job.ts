@@ -4,6 +4,8 @@ import { cancelJob, getJob, listJobs } from '../resolvers/jobs.js';
 import { TERMINAL_STATUSES, type AssetRecord, type JobView } from '../resolvers/jobView.js';
 import { jobTopic, userTopic } from '../resolvers/publish.js';
 import { queueJob } from '../resolvers/queueJob.js';
+import { scheduleAt } from '../resolvers/queueStats.js';
+import type { Deps } from '../resolvers/deps.js';
 import type { StoredReference } from '../db/schema.js';
 import type { EventSubscription } from '../pubsub/events.js';
 import { requireUser } from './auth.js';
@@ -192,12 +194,28 @@ function stream(
   sub: EventSubscription<JobView>,
   first: JobView | null,
   accept: (job: JobView) => boolean,
+  deps?: Deps,
 ): Repeater<JobView> {
   return new Repeater<JobView>(async (push, stop) => {
-    void stop.then(() => sub.return());
+    let unwatch = () => {};
+    void stop.then(() => {
+      unwatch();
+      return sub.return();
+    });
     let version = -1;
+    let latest: JobView | null = null;
     const emit = async (job: JobView) => {
       version = job.version;
+      latest = job;
+      // A single job's stream also shows its queue position going down while it waits.
+      unwatch();
+      if (deps && first && job.status === 'queued' && job.takenAt === null) {
+        unwatch = deps.scheduler.watchPosition(job, (position) => {
+          const at = latest;
+          if (!at || at.version !== job.version) return;
+          void scheduleAt(deps, at, position).then((schedule) => latest === at && push({ ...at, schedule }), () => {});
+        });
+      }
       await push(job);
       if (first && TERMINAL_STATUSES.has(job.status)) stop();
     };
@@ -223,7 +241,7 @@ builder.subscriptionFields((t) => ({
       try {
         const current = await getJob(ctx.deps, viewer, jobId);
         if (!current) throw notFound(`Job ${id} not found. Check the id; you can only watch your own jobs.`);
-        return stream(sub, current, () => true);
+        return stream(sub, current, () => true, ctx.deps);
       } catch (err) {
         await sub.return();
         throw err;
