@@ -97,17 +97,18 @@ export const jobs = pgTable(
     index('jobs_user_created_idx').on(t.userId, t.createdAt.desc(), t.id.desc()),
     uniqueIndex('jobs_user_idempotency_idx').on(t.userId, t.idempotencyKey),
     index('jobs_active_idx').on(t.status, t.createdAt).where(sql`${t.status} in ('queued', 'processing')`),
-    // The fair order's three reads (fairOrder.ts): waiting jobs oldest first,
-    // each user's oldest waiting job, and the few running or windowed jobs.
+    // The fair order's three reads (fairOrder.ts): untaken jobs oldest first,
+    // each user's oldest untaken job, and the few running jobs.
     index('jobs_waiting_idx')
       .on(t.queue, t.queuedAt, t.id)
-      .where(sql`${t.status} = 'queued' and ${t.pickedAt} is null and ${t.dispatchedAt} is null`),
+      .where(sql`${t.status} = 'queued' and ${t.pickedAt} is null`),
     index('jobs_waiting_user_idx')
       .on(t.queue, t.userId, t.queuedAt, t.id)
-      .where(sql`${t.status} = 'queued' and ${t.pickedAt} is null and ${t.dispatchedAt} is null`),
-    index('jobs_busy_idx')
+      .where(sql`${t.status} = 'queued' and ${t.pickedAt} is null`),
+    index('jobs_running_idx')
       .on(t.queue, t.userId)
-      .where(sql`${t.status} in ('queued', 'processing') and (${t.pickedAt} is not null or ${t.dispatchedAt} is not null)`),
+      .where(sql`${t.status} in ('queued', 'processing') and ${t.pickedAt} is not null`),
+    index('jobs_windowed_idx').on(t.queue, t.dispatchedAt).where(sql`${t.dispatchedAt} is not null`),
     uniqueIndex('jobs_payload_id_idx').on(t.payloadId),
   ],
 );

@@ -88,18 +88,21 @@ export function createMemoryQueue(): WorkerQueue {
         if (!list) lists.set(queue, (list = new List()));
         return list.lpush(payload);
       }),
-    pushMany: (queue, payloads) =>
-      run(() => {
-        let list = lists.get(queue);
-        if (!list) lists.set(queue, (list = new List()));
-        for (const p of payloads) list.lpush(p);
-        return list.length;
-      }),
     pushBack: (queue, payload) =>
       run(() => {
         let list = lists.get(queue);
         if (!list) lists.set(queue, (list = new List()));
         return list.rpush(payload);
+      }),
+    replace: (queue, remove, push) =>
+      run(() => {
+        let list = lists.get(queue);
+        if (!list) lists.set(queue, (list = new List()));
+        const counts = remove.map((p) => list.remove(p));
+        const gone = new Set(remove.filter((_, i) => counts[i] === 0));
+        for (const p of push) if (!gone.has(p)) list.lpush(p);
+        dropIfEmpty(queue, list);
+        return counts;
       }),
     snapshot: (queue) => run(() => ({ items: lists.get(queue)?.range() ?? [], epoch })),
     pop: (queue) =>

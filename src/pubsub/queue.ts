@@ -6,8 +6,6 @@ export interface WorkerQueue {
   readonly kind: 'memory' | 'redis';
   /** LPUSH; resolves to the list's new length. */
   push(queue: string, payload: string): Promise<number>;
-  /** LPUSH of several payloads in one command, in order (the first is popped first). */
-  pushMany(queue: string, payloads: string[]): Promise<number>;
   /** RPUSH: back at the popping end, as if never popped. */
   pushBack(queue: string, payload: string): Promise<number>;
   /**
@@ -16,6 +14,13 @@ export interface WorkerQueue {
    * comes with a new epoch.
    */
   snapshot(queue: string): Promise<{ items: string[]; epoch: string }>;
+  /**
+   * Atomically: LREM each of `remove`, then LPUSH each of `push` in order
+   * (the first is popped first), except those of `push` that were in
+   * `remove` and already gone (a popper took them: never push them back).
+   * Resolves to how many copies of each of `remove` were removed.
+   */
+  replace(queue: string, remove: string[], push: string[]): Promise<number[]>;
   /** RPOP; null when empty. */
   pop(queue: string): Promise<string | null>;
   /** LLEN. */

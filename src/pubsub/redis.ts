@@ -204,6 +204,20 @@ async function closeConnection(conn: Connection): Promise<void> {
   client.disconnect(); // also stops the reconnect loop
 }
 
+/** WorkerQueue.replace as one atomic script: a popper sees the list before or after, never between. */
+const REPLACE_SCRIPT = `
+local n = tonumber(ARGV[1])
+local counts, gone = {}, {}
+for i = 1, n do
+  local c = redis.call('LREM', KEYS[1], 0, ARGV[1 + i])
+  counts[i] = c
+  if c == 0 then gone[ARGV[1 + i]] = true end
+end
+for i = n + 2, #ARGV do
+  if not gone[ARGV[i]] then redis.call('LPUSH', KEYS[1], ARGV[i]) end
+end
+return counts`;
+
 /**
  * A WorkerQueue on real Redis lists named `${keyPrefix}${queue}` (LPUSH in,
  * RPOP out), so GPU workers can pop from Redis directly. Every method rejects
@@ -217,8 +231,12 @@ export function createRedisQueue(opts: RedisConnectionOptions): WorkerQueue {
   return {
     kind: 'redis',
     push: (queue, payload) => run(`LPUSH ${prefix}${queue}`, () => conn.client.lpush(prefix + queue, payload)),
-    pushMany: (queue, payloads) => run(`LPUSH ${prefix}${queue}`, () => conn.client.lpush(prefix + queue, ...payloads)),
     pushBack: (queue, payload) => run(`RPUSH ${prefix}${queue}`, () => conn.client.rpush(prefix + queue, payload)),
+    replace: (queue, remove, push) =>
+      run(`EVAL replace ${prefix}${queue}`, async () => {
+        const counts = (await conn.client.eval(REPLACE_SCRIPT, 1, prefix + queue, String(remove.length), ...remove, ...push)) as number[];
+        return counts.map(Number);
+      }),
     // LRANGE and the epoch in one MULTI, so a restart cannot fall between them.
     snapshot: (queue) =>
       run(`LRANGE ${prefix}${queue}`, async () => {

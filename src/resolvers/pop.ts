@@ -1,81 +1,70 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { jobs, type JobRow } from '../db/schema.js';
 import { attemptPayload, recordTake } from './attempts.js';
 import type { Deps } from './deps.js';
-import { pickNext, windowed } from './fairOrder.js';
+import { pickNext } from './fairOrder.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-type Taken = { row: JobRow; handOut: boolean; removedFromWindow: boolean };
 
 /**
  * The fleet's `/rpop/<queue>`: hands the worker the next job in fair order
  * and records the hand-out (the attempt's clock starts) in the same
- * transaction, so a job is never handed out unrecorded:
- *
- * - Jobs already in the Redis window come first, in window order (they were
- *   chosen in fair order when pushed). The row is locked, then LREM'd from
- *   the list inside the transaction: LREM is the arbiter between this
- *   endpoint and workers popping Redis directly. LREM = 0 means a direct
- *   popper has it: that hand-out is recorded and the next job is tried.
- * - Otherwise the fair head is locked with SKIP LOCKED (several instances
- *   pop at once without taking the same job) and recorded.
+ * transaction, so a job is never handed out unrecorded. The fair head is
+ * locked with SKIP LOCKED (several instances pop at once without taking the
+ * same job). When it is in the Redis window it is LREM'd inside the
+ * transaction: LREM is the arbiter between this endpoint and workers popping
+ * Redis directly (LREM = 0: a direct popper has it; that hand-out is
+ * recorded and the next job is tried).
  *
  * Failure modes: if the database is unreachable nothing was removed from
- * Redis and nothing is handed out (the worker sees "no job"). If the commit
- * fails after an LREM, the payload is pushed back where it was before the
- * error is reported. If the process dies between the LREM and the commit,
- * the window keeper finds a windowed job gone from the list and records it
- * as taken, so its clock runs and it is re-run after its deadline: lost
- * never, run twice never.
+ * Redis and nothing is handed out (the worker sees "no job"). If Redis is
+ * unreachable, windowed jobs are passed over (a direct popper may hold
+ * them) and the rest served. If the commit fails after an LREM, the payload
+ * is pushed back where it was before the error is reported. If the process
+ * dies between the LREM and the commit, the window keeper finds the windowed
+ * job gone from the list and records it as taken, so its clock runs and it
+ * is re-run after its deadline: lost never, run twice never.
  */
 export async function popJob(deps: Deps, queue: string): Promise<string | null> {
-  for (let tries = 0; tries < 20; tries++) {
-    let removed: string | null = null;
-    let taken: Taken | null;
-    try {
-      taken = await deps.db.transaction(async (tx): Promise<Taken | null> => {
-        if (deps.settings.windowSize > 0) {
-          const [head] = await tx
-            .select()
-            .from(jobs)
-            .where(and(eq(jobs.queue, queue), windowed()))
-            .orderBy(asc(jobs.dispatchedAt), asc(jobs.id))
-            .limit(1)
-            .for('update', { skipLocked: true });
-          if (head) {
-            const payload = attemptPayload(head);
-            const n = await deps.queue.remove(queue, payload).catch(() => null);
-            if (n !== null) {
-              if (n > 0) removed = payload;
-              // n = 0: a worker popping Redis directly took it a moment ago.
-              const row = await recordTake(tx, head, n > 0 ? 'rpop' : 'redis');
-              return { row, handOut: n > 0, removedFromWindow: true };
-            }
-            // Redis is unreachable: the window waits for it; serve from the database meanwhile.
-          }
+  const claim: { removed: string | null } = { removed: null };
+  let taken: JobRow | null;
+  try {
+    taken = await deps.db.transaction(async (tx): Promise<JobRow | null> => {
+      const exclude: string[] = [];
+      for (let tries = 0; tries < 10; tries++) {
+        const next = await pickNext(tx, queue, { exclude });
+        if (!next) return null;
+        const [row] = await tx.select().from(jobs).where(eq(jobs.id, next.id));
+        if (!row.dispatchedAt) return recordTake(tx, row, 'rpop');
+        const payload = attemptPayload(row);
+        const n = await deps.queue.remove(queue, payload).catch(() => null);
+        if (n === null) {
+          exclude.push(row.id); // Redis is away: a direct popper may hold it; serve the others meanwhile
+          continue;
         }
-        const id = await pickNext(tx, queue);
-        if (!id) return null;
-        const [row] = await tx.select().from(jobs).where(eq(jobs.id, id));
-        return { row: await recordTake(tx, row, 'rpop'), handOut: true, removedFromWindow: false };
-      });
-    } catch (err) {
-      if (removed !== null) {
-        // The claim was not recorded: put the payload back at the head of the list, as if never popped.
-        await deps.queue.pushBack(queue, removed).catch((pushErr: unknown) => {
-          deps.logger.error({ err: String(pushErr), queue }, 'could not put a payload back after a failed claim; the window keeper will re-run the job after its deadline');
-        });
+        if (n > 0) {
+          claim.removed = payload;
+          return recordTake(tx, row, 'rpop');
+        }
+        await recordTake(tx, row, 'redis'); // a worker popping Redis directly took it a moment ago
+        exclude.push(row.id);
       }
-      throw err;
+      return null;
+    });
+  } catch (err) {
+    if (claim.removed !== null) {
+      // The claim was not recorded: put the payload back at the popping end, as if never popped.
+      await deps.queue.pushBack(queue, claim.removed).catch((pushErr: unknown) => {
+        deps.logger.error({ err: String(pushErr), queue }, 'could not put a payload back after a failed claim; the window keeper will re-run the job after its deadline');
+      });
     }
-    if (!taken) return popForeign(deps, queue);
-    // Not published: the job is still `queued` to its owner until the worker reports (the next
-    // news is its `processing` callback); the position notifier tells the others they moved up.
-    deps.scheduler.changed(queue);
-    if (taken.handOut) return attemptPayload(taken.row);
+    throw err;
   }
-  return null;
+  if (!taken) return popForeign(deps, queue);
+  // Not published: the job is still `queued` to its owner until the worker reports (the next
+  // news is its `processing` callback); the position notifier tells the others they moved up.
+  deps.scheduler.changed(queue);
+  return attemptPayload(taken);
 }
 
 /**

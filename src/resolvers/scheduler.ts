@@ -36,6 +36,11 @@ export function startScheduler(deps: Deps, opts: SchedulerOptions = {}): Schedul
   const again = new Set<string>();
   let lastError = '';
 
+  // A tick with nothing announced and the list as the last pass left it
+  // (no direct pop, no restart) costs one LRANGE and no database work.
+  const stale = new Set<string>(QUEUES);
+  const leftAs = new Map<string, string>();
+
   const pass = (queue: string): void => {
     if (!windowOn || closed) return;
     if (running.has(queue)) {
@@ -44,13 +49,25 @@ export function startScheduler(deps: Deps, opts: SchedulerOptions = {}): Schedul
     }
     const p = (async () => {
       try {
+        if (!stale.has(queue)) {
+          const { items, epoch } = await deps.queue.snapshot(queue);
+          if (leftAs.get(queue) === epoch + JSON.stringify(items)) return;
+        }
+        stale.delete(queue);
         const result = await syncWindow(deps, queue);
         lastError = '';
-        if (result?.taken.length) again.add(queue); // their places are free: refill now, not at the next tick
-        if (result && (result.lost > 0 || result.taken.length > 0)) {
-          deps.logger.debug({ queue, ...result, taken: result.taken.length }, 'window reconciled');
+        if (!result) {
+          stale.add(queue); // another instance holds the queue's pass: look again next tick
+          return;
+        }
+        if (result.taken.length || result.rewritten) {
+          stale.add(queue); // verify (and refill) at once rather than at the next tick
+          again.add(queue);
+        } else {
+          leftAs.set(queue, result.epoch + JSON.stringify(result.items));
         }
       } catch (err) {
+        stale.add(queue);
         // Redis or the database is away; the next tick tries again. Logged once per distinct failure.
         const message = String(err);
         if (message !== lastError) deps.logger.warn({ err: message, queue }, 'could not sync the Redis window; retrying');
@@ -128,6 +145,7 @@ export function startScheduler(deps: Deps, opts: SchedulerOptions = {}): Schedul
 
   return {
     changed(queue) {
+      stale.add(queue);
       pass(queue);
       refreshSoon(queue);
       announce(queue);

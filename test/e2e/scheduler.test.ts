@@ -285,9 +285,10 @@ describe('retryJob', () => {
     await drain('sdxl_queue');
     const [user, other] = [await newUser(), await newUser()];
     const waiting = await sdxl(user);
+    // The job row minus its Redis-window bookkeeping, which the scheduler may rewrite meanwhile.
     const snapshot = async () => ({
       credits: await credits(user),
-      job: (await db().select().from(jobs).where(eq(jobs.id, waiting.id)))[0],
+      job: (await db().select().from(jobs).where(eq(jobs.id, waiting.id))).map(({ dispatchedAt: _d, dispatchEpoch: _e, ...row }) => row)[0],
       logs: (await db().select().from(usageLogs).where(eq(usageLogs.userId, user.id))).length,
     });
     const before = await snapshot();
