@@ -102,6 +102,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         transientErrorPattern: config.transientErrorPattern,
         // Only workers popping Redis directly need a window; the in-process queue has none.
         windowSize: queue.kind === 'redis' ? config.queueWindowSize : 0,
+        allowPrivateReferences: config.referenceAllowPrivate,
       },
       scheduler: NO_SCHEDULER,
     };

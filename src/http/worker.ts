@@ -6,6 +6,7 @@ import type { Deps } from '../resolvers/deps.js';
 import { DomainError } from '../resolvers/errors.js';
 import { waitingCount } from '../resolvers/fairOrder.js';
 import { popJob } from '../resolvers/pop.js';
+import { MEDIA_TYPE_LIST, mediaTypeOf } from '../storage/mediaTypes.js';
 import { normalizeObjectPath } from '../storage/paths.js';
 import { InvalidPathError, ObjectExistsError } from '../storage/storage.js';
 import { json, seedError } from './respond.js';
@@ -79,7 +80,10 @@ export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url:
     }
     const declared = Number(request.headers.get('content-length') ?? '0');
     if (declared > opts.maxUploadBytes) {
-      return storageError(413, 'EntityTooLarge', `Uploads are limited to ${opts.maxUploadBytes} bytes (MAX_UPLOAD_BYTES).`);
+      // The body stays unread, so the connection cannot be reused: say so.
+      const res = storageError(413, 'EntityTooLarge', `Uploads are limited to ${opts.maxUploadBytes} bytes (MAX_UPLOAD_BYTES).`);
+      res.headers.set('connection', 'close');
+      return res;
     }
     let body: Uint8Array;
     let contentType: string | undefined;
@@ -99,6 +103,17 @@ export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url:
     if (body.byteLength > opts.maxUploadBytes) {
       return storageError(413, 'EntityTooLarge', `Uploads are limited to ${opts.maxUploadBytes} bytes (MAX_UPLOAD_BYTES).`);
     }
+    // Outputs are images and videos; anything else (HTML, SVG, scripts) could
+    // be served back as a page, so it is refused before anything is stored.
+    const media = mediaTypeOf(contentType, path);
+    if (!media) {
+      return storageError(
+        415,
+        'invalid_mime_type',
+        `Content type "${contentType ?? '(none)'}" is not accepted: upload images or videos (${MEDIA_TYPE_LIST}), declared in Content-Type or by the file extension.`,
+      );
+    }
+    contentType = media;
     const upsert = request.method === 'PUT' || request.headers.get('x-upsert') === 'true';
     try {
       await deps.storage.put(bucket, path, body, { contentType, upsert });

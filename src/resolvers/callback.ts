@@ -49,9 +49,10 @@ export function parseCallback(body: unknown): CallbackBody {
       `Invalid callback: ${first.path.join('.') || 'body'}: ${first.message}. Send {"job_id", "status": "processing"|"completed"|"failed", "assets": [...]}.`,
     );
   }
-  // PostgreSQL text and jsonb cannot hold NUL. The fleet never retries a
-  // callback, so its free text loses the NULs rather than the outcome being
-  // lost to a database error. (Asset paths with NUL are still refused.)
+  // PostgreSQL text and jsonb cannot hold NUL, and jsonb refuses unpaired
+  // UTF-16 surrogates. The fleet never retries a callback, so its free text
+  // loses the NULs (and surrogates become U+FFFD) rather than the outcome
+  // being lost to a database error. (Asset paths with NUL are still refused.)
   const data = parsed.data;
   return {
     ...data,
@@ -62,10 +63,10 @@ export function parseCallback(body: unknown): CallbackBody {
 }
 
 function withoutNul<T>(value: T): T {
-  if (typeof value === 'string') return value.replaceAll('\0', '') as T;
+  if (typeof value === 'string') return value.replaceAll('\0', '').replace(/\p{Surrogate}/gu, '\uFFFD') as T;
   if (Array.isArray(value)) return value.map(withoutNul) as T;
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replaceAll('\0', ''), withoutNul(v)])) as T;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [withoutNul(k), withoutNul(v)])) as T;
   }
   return value;
 }
@@ -128,11 +129,22 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
     const entry = CATALOG[row.jobType as JobType];
     const assets: string[] = [];
     for (const raw of body.assets ?? []) {
+      let path: string;
       try {
-        assets.push(normalizeObjectPath(raw));
+        path = normalizeObjectPath(raw);
       } catch (err) {
         throw badInput(`Invalid asset path "${raw}": ${(err as Error).message}`);
       }
+      // Outputs belong to the job: a worker (or a stolen worker key) must not
+      // make another user's file downloadable by naming it in this callback.
+      // Refused inside the transaction before any write, so nothing changes.
+      if (!ownedBy(path, row.userId)) {
+        throw badInput(
+          `Asset path "${path}" is not in the job owner's folder: outputs of job ${row.id} must be uploaded under "${row.userId}/" (the payload's user_id).`,
+          { field: 'assets' },
+        );
+      }
+      assets.push(path);
     }
     if (assets.length === 0) {
       const updated = await endWithRefund(tx, row, 'failed', 'The worker reported completion without any assets.', workerMetadata(body));
@@ -231,6 +243,12 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
   if (result.changed) await publishJob(deps.events, deps.logger, view);
   if (result.changed) deps.scheduler.changed(result.row.queue);
   return { job: view, changed: result.changed, assetsProcessed: result.assetsProcessed, superseded: result.superseded ?? false };
+}
+
+/** True when a bucket-relative path lies inside the user's folder (`<user_id>/…`). */
+function ownedBy(path: string, userId: string): boolean {
+  const slash = path.indexOf('/');
+  return slash > 0 && path.slice(0, slash).toLowerCase() === userId.toLowerCase();
 }
 
 function workerMetadata(body: CallbackBody): Record<string, unknown> {

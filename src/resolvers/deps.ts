@@ -35,6 +35,8 @@ export interface Deps {
     transientErrorPattern: RegExp;
     /** Jobs kept in each Redis list for direct poppers; 0 with the in-process queue. */
     windowSize: number;
+    /** REFERENCE_ALLOW_PRIVATE: accept reference URLs that resolve to loopback/private/link-local addresses. */
+    allowPrivateReferences: boolean;
   };
   /**
    * The scheduler's hooks (scheduler.ts), set by the composition root once

@@ -31,13 +31,22 @@ export interface JobPage {
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
 }
 
+/** Cursor dates are job creation times: anything outside 1970..9999 is forged. */
+const CURSOR_MIN_MS = 0;
+const CURSOR_MAX_MS = Date.UTC(10000, 0, 1);
+
 const encodeCursor = (j: JobView) => Buffer.from(JSON.stringify([j.createdAt, j.id])).toString('base64url');
 
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
     const d = new Date(createdAt);
-    if (Number.isNaN(d.getTime()) || !UUID.test(id)) throw new Error('bad cursor');
+    // JavaScript dates reach years ±275,760 but PostgreSQL's timestamptz does
+    // not (and ISO strings past 9999 are not valid input for it): a forged
+    // cursor must be refused here, not fail inside the query as a 500.
+    if (typeof createdAt !== 'string' || !(d.getTime() >= CURSOR_MIN_MS && d.getTime() < CURSOR_MAX_MS) || typeof id !== 'string' || !UUID.test(id)) {
+      throw new Error('bad cursor');
+    }
     return { createdAt: d, id };
   } catch {
     throw badInput('Invalid "after" cursor: pass an endCursor or edge cursor returned by jobs.');

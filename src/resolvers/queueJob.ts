@@ -6,8 +6,9 @@ import { images, jobs, usageLogs, users, videos, type JobRow } from '../db/schem
 import { CATALOG, expectedTimeOf, priceOf, type JobType, type JobTypeEntry } from './catalog.js';
 import { checkContentPolicy } from './contentPolicy.js';
 import type { Deps } from './deps.js';
-import { DomainError } from './errors.js';
+import { badInput, DomainError } from './errors.js';
 import { toView, viewOf, type JobView } from './jobView.js';
+import { checkPublicHost } from '../net/publicHost.js';
 import { buildNegativePrompt } from './negativePrompt.js';
 import { publishJob } from './publish.js';
 import { waitingCount } from './fairOrder.js';
@@ -33,8 +34,11 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
   const policy = checkContentPolicy(input.prompt);
   if (!policy.allowed) throw new DomainError('CONTENT_POLICY', policy.reason, { rule: policy.rule });
 
-  for (const ref of input.references) {
-    if (!ref.url.startsWith(`${REFERENCE_BUCKET}/`)) continue;
+  for (const [i, ref] of input.references.entries()) {
+    if (!ref.url.startsWith(`${REFERENCE_BUCKET}/`)) {
+      await refusePrivateReference(deps, ref.url, `references[${i}].url`);
+      continue;
+    }
     const path = ref.url.slice(REFERENCE_BUCKET.length + 1);
     if (!(await deps.storage.exists(REFERENCE_BUCKET, path))) {
       throw new DomainError('BAD_USER_INPUT', `Reference ${ref.url} has not been uploaded yet: upload it to the URL createReferenceUpload returned, then queue the job.`);
@@ -176,9 +180,17 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
   } catch (err) {
     // Two requests with one idempotency key raced: the loser's statement
     // failed as a whole (no debit); answer with the winner's job.
-    if (input.idempotencyKey && isUniqueViolation(err)) {
+    const constraint = uniqueViolationOf(err);
+    if (input.idempotencyKey && constraint !== null) {
       const existing = await findByKey(deps.db, userId, input.idempotencyKey);
       if (existing) return replay(deps, existing);
+    }
+    // A client-chosen videoId/imageId (REST door) that is already an output's
+    // id: the statement failed as a whole, so nothing was written or debited.
+    const chosen = entry.format === 'video' ? input.videoId : input.imageId;
+    if (chosen && constraint !== null && /^(images|videos)_pkey$|^$/.test(constraint)) {
+      const field = entry.format === 'video' ? 'videoId' : 'imageId';
+      throw badInput(`${field} ${chosen} is already in use: send a new UUID, or leave ${field} out and one is generated.`, { field });
     }
     throw err;
   }
@@ -188,6 +200,22 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
   const view = toView(row, []);
   const [queueLength] = await Promise.all([waitingCount(deps.db, entry.queue), publishJob(deps.events, deps.logger, view)]);
   return { job: view, queueLength, entry };
+}
+
+/**
+ * The GPU fleet fetches reference URLs from inside its network: a URL naming
+ * loopback, a private range or the cloud metadata service (169.254.169.254)
+ * would make it fetch internal resources on the caller's behalf. Refused
+ * unless the deployment allows private references (development, tests).
+ */
+async function refusePrivateReference(deps: Deps, url: string, field: string): Promise<void> {
+  if (deps.settings.allowPrivateReferences) return;
+  const check = await checkPublicHost(new URL(url).hostname);
+  if (check.ok) return;
+  throw badInput(
+    `${field} is refused: ${check.reason}. The GPU workers fetch references from the internet: use a public http(s) URL, or upload the image with createReferenceUpload and pass its path.`,
+    { field },
+  );
 }
 
 async function findByKey(db: Db, userId: string, key: string): Promise<JobRow | undefined> {
@@ -209,11 +237,17 @@ function rowsOf(result: unknown): unknown[] {
   return Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? []);
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  for (let e = err as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.code === '23505') return true;
+/**
+ * The constraint a unique violation hit ('' when the driver did not say), or
+ * null for any other error. postgres.js names it `constraint_name`, PGlite
+ * `constraint`; drizzle wraps either in a `cause` chain.
+ */
+function uniqueViolationOf(err: unknown): string | null {
+  type PgError = { code?: string; cause?: unknown; constraint?: string; constraint_name?: string };
+  for (let e = err as PgError | undefined; e; e = e.cause as PgError | undefined) {
+    if (e.code === '23505') return e.constraint_name ?? e.constraint ?? '';
   }
-  return false;
+  return null;
 }
 
 export interface WorkerPayload {

@@ -12,8 +12,10 @@ export interface ReferenceUpload {
   /** Pass this as a reference `url` in queueJob. */
   path: string;
   uploadUrl: string;
-  method: 'PUT';
+  /** PUT (local disk: the bytes as the body) or POST (S3: a multipart form of `fields`, then the part `file`). */
+  method: 'PUT' | 'POST';
   headers: Record<string, string>;
+  fields: Record<string, string>;
   maxBytes: number;
   expiresAt: Date;
 }
@@ -37,12 +39,19 @@ export async function createReferenceUpload(
     .replace(/^-+|-+$/g, '')
     .slice(0, 80) || 'reference';
   const objectPath = `${userId}/${randomUUID()}-${stem}.${ext}`;
-  const signed = await deps.storage.signedPutUrl(REFERENCE_BUCKET, objectPath, REFERENCE_UPLOAD_TTL, input.contentType);
+  // The size limit is enforced by whoever takes the bytes (a signed S3 POST
+  // policy, or this server for local disk), not merely announced in maxBytes.
+  const signed = await deps.storage.signedUpload(REFERENCE_BUCKET, objectPath, {
+    ttlSeconds: REFERENCE_UPLOAD_TTL,
+    contentType: input.contentType,
+    maxBytes: REFERENCE_MAX_BYTES,
+  });
   return {
     path: `${REFERENCE_BUCKET}/${objectPath}`,
     uploadUrl: signed.url,
-    method: 'PUT',
-    headers: { 'content-type': input.contentType },
+    method: signed.method,
+    headers: signed.headers,
+    fields: signed.fields,
     maxBytes: REFERENCE_MAX_BYTES,
     expiresAt: signed.expiresAt,
   };

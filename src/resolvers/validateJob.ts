@@ -51,13 +51,17 @@ export function validateJobRequest(req: QueueJobRequest, userId: string): ValidJ
   const entry = CATALOG[req.jobType as JobType];
 
   if (typeof req.prompt !== 'string') throw badInput('prompt is required: a string of 1 to 2000 characters.', { field: 'prompt' });
-  const prompt = req.prompt.trim();
+  refuseNul('prompt', req.prompt);
+  refuseBrokenUtf16('prompt', req.prompt);
+  const prompt = cleanPrompt(req.prompt);
   // Characters are code points, so an emoji counts once, not as two UTF-16 units.
   const length = [...prompt].length;
   if (length < 1 || length > MAX_PROMPT) {
-    throw badInput(`prompt must be 1 to ${MAX_PROMPT} characters after trimming (got ${length}).`, { field: 'prompt' });
+    throw badInput(
+      `prompt must be 1 to ${MAX_PROMPT} characters after trimming whitespace and invisible characters (got ${length}).`,
+      { field: 'prompt' },
+    );
   }
-  refuseNul('prompt', prompt);
 
   const numImages = req.numImages ?? 1;
   if (!entry.allowedNumImages.includes(numImages)) {
@@ -81,11 +85,13 @@ export function validateJobRequest(req: QueueJobRequest, userId: string): ValidJ
     throw badInput('projectId must be 1 to 200 characters.', { field: 'projectId' });
   }
   if (req.projectId != null) refuseNul('projectId', req.projectId);
+  if (req.projectId != null) refuseBrokenUtf16('projectId', req.projectId);
   const key = req.idempotencyKey ?? null;
   if (key !== null && (key.length < 1 || key.length > 200)) {
     throw badInput('idempotencyKey must be 1 to 200 characters.', { field: 'idempotencyKey' });
   }
   if (key !== null) refuseNul('idempotencyKey', key);
+  if (key !== null) refuseBrokenUtf16('idempotencyKey', key);
 
   return {
     entry,
@@ -98,6 +104,43 @@ export function validateJobRequest(req: QueueJobRequest, userId: string): ValidJ
     imageId: req.imageId ?? null,
     idempotencyKey: key,
   };
+}
+
+/**
+ * Characters a prompt may start or end with that show nothing: every Unicode
+ * White_Space character (U+0085 and U+2028 included, which String#trim does
+ * not all cover) plus the invisible format characters people paste (zero-width
+ * space/joiners, word joiner, BOM, Mongolian vowel separator, Hangul fillers,
+ * Braille blank). Variation selectors are not here: after an emoji they matter.
+ */
+const EDGE_BLANK = '[\\p{White_Space}\\u180E\\u200B-\\u200D\\u2060\\uFEFF\\u115F\\u1160\\u3164\\uFFA0\\u2800]';
+const EDGE_BLANKS = new RegExp(`^${EDGE_BLANK}+|${EDGE_BLANK}+$`, 'gu');
+/** C0 controls but tab and newline, DEL, and C1 controls (U+0085 included; at the edges it was trimmed as whitespace). */
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
+
+/**
+ * The prompt as stored and sent to workers: line breaks normalised to "\n",
+ * control characters (other than tab and newline) removed, and blank or
+ * invisible characters trimmed from both ends, so a prompt that merely looks
+ * blank is refused as empty.
+ */
+export function cleanPrompt(raw: string): string {
+  return raw.replace(/\r\n?/g, '\n').replace(CONTROLS, '').replace(EDGE_BLANKS, '');
+}
+
+/**
+ * A lone UTF-16 surrogate (only reachable through a "\ud800" JSON escape) is
+ * not text: PostgreSQL refuses it inside jsonb, so it would fail as a 500.
+ */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+function refuseBrokenUtf16(field: string, value: string): void {
+  if (LONE_SURROGATE.test(value)) {
+    throw badInput(`${field} contains an unpaired UTF-16 surrogate (such as "\\ud800"), which is not text; send valid Unicode.`, {
+      field,
+    });
+  }
 }
 
 /** PostgreSQL text cannot hold NUL: refuse it here rather than fail inside the transaction. */
@@ -153,7 +196,7 @@ function checkReferenceUrl(url: string, userId: string, field: string): string {
     parts.length < 3 ||
     parts[0] !== REFERENCE_BUCKET ||
     parts[1].toLowerCase() !== userId ||
-    parts.slice(2).some((p) => p === '' || p === '.' || p === '..' || /[\\\0%]/.test(p))
+    parts.slice(2).some((p) => p === '' || p === '.' || p === '..' || /[\\\0%]/.test(p) || LONE_SURROGATE.test(p))
   ) {
     throw badInput(help, { field: `${field}.url` });
   }

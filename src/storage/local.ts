@@ -1,6 +1,7 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, unlink, link } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
+import { downloadHeaders } from './mediaTypes.js';
 import { normalizeObjectPath, validateBucketName, validateObjectPath } from './paths.js';
 import { InvalidPathError, ObjectExistsError, type SignedUrl, type Storage, type StoredObject } from './storage.js';
 
@@ -36,6 +37,11 @@ const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 /** Same ceiling as S3 presigned URLs, so both backends accept the same TTLs. */
 const MAX_TTL_SECONDS = 7 * 24 * 3600;
 const TOKEN_VERSION = 'v1';
+/**
+ * A refused body is not read to its end, so the connection cannot carry
+ * another request: saying so stops clients from reusing it (and failing).
+ */
+const TOO_LARGE = { Connection: 'close' };
 
 /**
  * Object storage on the local file system (used when `S3_BUCKET` is unset).
@@ -240,11 +246,9 @@ export function createLocalStorage(opts: LocalStorageOptions): LocalStorage {
       if (!object) return jsonError(404, 'not_found', `The object ${bucket}/${path} does not exist.`);
       const maxAge = Math.max(0, Math.floor((check.expiresMs - Date.now()) / 1000));
       const headers = {
-        'Content-Type': object.contentType ?? 'application/octet-stream',
+        ...downloadHeaders(object.contentType, path),
         'Content-Length': String(object.body.byteLength),
         'Cache-Control': `private, max-age=${maxAge}`,
-        // Objects are user-supplied; never let a browser sniff them into HTML.
-        'X-Content-Type-Options': 'nosniff',
       };
       // The bytes come from readFile, so they sit on a plain ArrayBuffer (never a SharedArrayBuffer).
       const body = object.body as Uint8Array<ArrayBuffer>;
@@ -260,15 +264,24 @@ export function createLocalStorage(opts: LocalStorageOptions): LocalStorage {
 
     const declared = request.headers.get('content-length');
     if (declared !== null && Number(declared) > maxUploadBytes) {
-      return jsonError(413, 'EntityTooLarge', `The upload is ${declared} bytes; the limit is ${maxUploadBytes} bytes.`);
+      return jsonError(413, 'EntityTooLarge', `The upload is ${declared} bytes; the limit is ${maxUploadBytes} bytes.`, TOO_LARGE);
     }
     const body = await readLimited(request, maxUploadBytes);
-    if (!body) return jsonError(413, 'EntityTooLarge', `The upload exceeds the limit of ${maxUploadBytes} bytes.`);
+    if (!body) return jsonError(413, 'EntityTooLarge', `The upload exceeds the limit of ${maxUploadBytes} bytes.`, TOO_LARGE);
     await put(bucket, path, body, { contentType, upsert: true });
     return new Response(JSON.stringify({ Key: `${bucket}/${path}` }), {
       status: 200,
       headers: { 'Content-Type': 'application/json' },
     });
+  }
+
+  async function signedPutUrl(bucket: string, path: string, ttlSeconds: number, contentType: string): Promise<SignedUrl> {
+    // Trimmed because the handler compares against the trimmed request header.
+    const type = contentType.trim();
+    if (!type || CONTROL_OR_NEWLINE.test(type)) {
+      throw new TypeError('A signed PUT URL needs a content type without control characters, e.g. "image/png".');
+    }
+    return makeSignedUrl('PUT', bucket, path, ttlSeconds, type);
   }
 
   return {
@@ -278,13 +291,14 @@ export function createLocalStorage(opts: LocalStorageOptions): LocalStorage {
     exists,
     delete: del,
     signedGetUrl: async (bucket, path, ttlSeconds) => makeSignedUrl('GET', bucket, path, ttlSeconds, ''),
-    signedPutUrl: async (bucket, path, ttlSeconds, contentType) => {
-      // Trimmed because the handler compares against the trimmed request header.
-      const type = contentType.trim();
-      if (!type || CONTROL_OR_NEWLINE.test(type)) {
-        throw new TypeError('A signed PUT URL needs a content type without control characters, e.g. "image/png".');
+    signedPutUrl,
+    async signedUpload(bucket, path, { ttlSeconds, contentType, maxBytes }) {
+      // The handler enforces one limit for every signed PUT; a URL may promise less, never more.
+      if (maxBytes > maxUploadBytes) {
+        throw new RangeError(`This storage accepts signed uploads of at most ${maxUploadBytes} bytes; asked for ${maxBytes}.`);
       }
-      return makeSignedUrl('PUT', bucket, path, ttlSeconds, type);
+      const signed = await signedPutUrl(bucket, path, ttlSeconds, contentType);
+      return { ...signed, method: 'PUT', headers: { 'content-type': contentType.trim() }, fields: {} };
     },
     async ping() {
       try {

@@ -49,6 +49,9 @@ export function validateObjectPath(path: string): string {
   if (CONTROL_CHARS.test(path)) {
     throw new InvalidPathError(`The object path "${shown}" contains a control character (such as NUL or a newline); remove it.`);
   }
+  if (/\p{Surrogate}/u.test(path)) {
+    throw new InvalidPathError(`The object path "${shown}" contains an unpaired UTF-16 surrogate, which is not text; use valid Unicode.`);
+  }
   if (path.includes('\\')) {
     throw new InvalidPathError(`The object path "${shown}" contains a backslash; separate folders with "/".`);
   }

@@ -7,9 +7,10 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { objectKey, validateBucketName, validateObjectPath } from './paths.js';
-import { ObjectExistsError, type SignedUrl, type Storage, type StoredObject } from './storage.js';
+import { ObjectExistsError, type SignedUpload, type SignedUrl, type Storage, type StoredObject } from './storage.js';
 
 /** Options of {@link createS3Storage}; each maps to one `S3_*` variable. */
 export interface S3StorageOptions {
@@ -141,6 +142,32 @@ export function createS3Storage(opts: S3StorageOptions): Storage {
     return { url, expiresAt };
   }
 
+  async function signedUpload(
+    bucket: string,
+    path: string,
+    { ttlSeconds, contentType, maxBytes }: { ttlSeconds: number; contentType: string; maxBytes: number },
+  ): Promise<SignedUpload> {
+    const expiresIn = checkTtl(ttlSeconds);
+    const type = contentType.trim();
+    if (!type) throw new TypeError('A signed upload needs a content type, e.g. "image/png".');
+    if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError(`maxBytes must be a positive integer; got ${maxBytes}.`);
+    const expiresAt = new Date(Date.now() + expiresIn * 1000);
+    // A presigned PUT cannot cap the size; a POST policy can, and S3 itself
+    // refuses a body outside content-length-range or of another type. The
+    // policy is part of what is signed, so the uploader cannot loosen it.
+    const { url, fields } = await createPresignedPost(client, {
+      Bucket,
+      Key: keyOf(bucket, path),
+      Conditions: [
+        ['content-length-range', 1, maxBytes],
+        ['eq', '$Content-Type', type],
+      ],
+      Fields: { 'Content-Type': type },
+      Expires: expiresIn,
+    });
+    return { url, method: 'POST', headers: {}, fields, expiresAt };
+  }
+
   async function ping(): Promise<void> {
     try {
       await client.send(new HeadBucketCommand({ Bucket }), { abortSignal: AbortSignal.timeout(PING_TIMEOUT_MS) });
@@ -169,6 +196,7 @@ export function createS3Storage(opts: S3StorageOptions): Storage {
     delete: del,
     signedGetUrl,
     signedPutUrl,
+    signedUpload,
     ping,
     async close() {
       client.destroy();

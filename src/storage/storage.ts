@@ -9,6 +9,15 @@ export interface SignedUrl {
   expiresAt: Date;
 }
 
+/** How to send one upload: `PUT` the bytes with `headers`, or `POST` a multipart form of `fields` then the part `file`. */
+export interface SignedUpload {
+  url: string;
+  method: 'PUT' | 'POST';
+  headers: Record<string, string>;
+  fields: Record<string, string>;
+  expiresAt: Date;
+}
+
 /**
  * Object storage. Logical buckets (the job types' bucket names) are the first
  * path segment; `path` is relative to the bucket and must already be
@@ -23,8 +32,14 @@ export interface Storage {
   delete(bucket: string, path: string): Promise<void>;
   /** A URL that downloads the object until `expiresAt`, without any other credentials. */
   signedGetUrl(bucket: string, path: string, ttlSeconds: number): Promise<SignedUrl>;
-  /** A URL that accepts one `PUT` of the object's bytes until `expiresAt`. */
+  /** A URL that accepts one `PUT` of the object's bytes until `expiresAt` (no size limit on S3: see `signedUpload`). */
   signedPutUrl(bucket: string, path: string, ttlSeconds: number, contentType: string): Promise<SignedUrl>;
+  /**
+   * A browser-usable upload of one object of exactly `contentType` and at
+   * most `maxBytes`, enforced by whoever receives the bytes: a presigned POST
+   * policy on S3 (`content-length-range`), the server itself on local disk.
+   */
+  signedUpload(bucket: string, path: string, opts: { ttlSeconds: number; contentType: string; maxBytes: number }): Promise<SignedUpload>;
   /** Resolves when the backend answers; rejects with a message naming what is wrong. */
   ping(): Promise<void>;
   close(): Promise<void>;

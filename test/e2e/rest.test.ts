@@ -147,7 +147,7 @@ const SEED_EXAMPLE = {
     prompt: 'a lighthouse on a cliff at dusk',
     num_images: 3,
     seed: 123456789,
-    reference_image_url: 'https://storage.example.com/reference.jpg',
+    reference_image_url: 'https://93.184.215.14/reference.jpg',
     reference_type: 'composition',
     reference_strength: 0.7,
     credits: 1,
@@ -196,7 +196,7 @@ describe('POST /functions/v1/queue-job: the seed request and response', () => {
           expected_generation_time: CATALOG.sdxl_image_fast.expectedGenerationTime * 3,
           content_type: 'image',
           file_extension: 'png',
-          reference_image_url: 'https://storage.example.com/reference.jpg',
+          reference_image_url: 'https://93.184.215.14/reference.jpg',
           reference_type: 'composition',
           reference_strength: 0.7,
           dual_worker_routing: true,
@@ -224,7 +224,7 @@ describe('POST /functions/v1/queue-job: the seed request and response', () => {
       type: 'sdxl_image_fast',
       user_id: userId,
       config: { num_images: 3, seed: 123456789 },
-      metadata: { reference_image_url: 'https://storage.example.com/reference.jpg', reference_type: 'composition', reference_strength: 0.7 },
+      metadata: { reference_image_url: 'https://93.184.215.14/reference.jpg', reference_type: 'composition', reference_strength: 0.7 },
     });
   });
 
@@ -267,7 +267,7 @@ describe('POST /functions/v1/queue-job: the seed request and response', () => {
   it('treats the legacy single reference (a URL without a type) as a style reference', async () => {
     const token = await server.userToken();
     const res = await post(
-      { jobType: 'sdxl_image_high', metadata: { prompt: 'a castle', reference_image_url: 'https://storage.example.com/reference.jpg' } },
+      { jobType: 'sdxl_image_high', metadata: { prompt: 'a castle', reference_image_url: 'https://93.184.215.14/reference.jpg' } },
       token,
     );
     expect(res.status).toBe(200);
@@ -275,7 +275,7 @@ describe('POST /functions/v1/queue-job: the seed request and response', () => {
     expect(body.job.metadata).toMatchObject({ reference_type: 'style', reference_strength: 0.5 });
     const payload = await popJob('sdxl_queue', body.job.id);
     expect(payload.metadata).toEqual({
-      reference_image_url: 'https://storage.example.com/reference.jpg',
+      reference_image_url: 'https://93.184.215.14/reference.jpg',
       reference_type: 'style',
       reference_strength: 0.5,
     });
@@ -310,8 +310,8 @@ describe('POST /functions/v1/queue-job: the seed request and response', () => {
       jobType: 'video_high',
       metadata: {
         prompt: 'a sunrise',
-        start_reference_image_url: 'https://storage.example.com/first.png',
-        end_reference_image_url: 'https://storage.example.com/last.png',
+        start_reference_image_url: 'https://93.184.215.14/first.png',
+        end_reference_image_url: 'https://93.184.215.14/last.png',
         reference_strength: 0.8,
       },
     };
@@ -320,8 +320,8 @@ describe('POST /functions/v1/queue-job: the seed request and response', () => {
     expect(again.job.id).toBe(first.job.id);
     const payload = await popJob('wan_queue', first.job.id);
     expect(payload.metadata).toEqual({
-      start_reference_image_url: 'https://storage.example.com/first.png',
-      end_reference_image_url: 'https://storage.example.com/last.png',
+      start_reference_image_url: 'https://93.184.215.14/first.png',
+      end_reference_image_url: 'https://93.184.215.14/last.png',
       reference_strength: 0.8,
     });
   });

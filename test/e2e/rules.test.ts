@@ -260,11 +260,11 @@ describe('queueJob for each of the 10 job types', () => {
     const img = await queueOk(user, {
       jobType: 'sdxl_image_high',
       prompt: 'portrait',
-      references: [{ url: 'https://example.com/ref.png', type: 'character', strength: 0.8 }],
+      references: [{ url: 'https://93.184.215.14/ref.png', type: 'character', strength: 0.8 }],
     });
-    expect(img.references).toEqual([{ url: 'https://example.com/ref.png', type: 'character', strength: 0.8 }]);
+    expect(img.references).toEqual([{ url: 'https://93.184.215.14/ref.png', type: 'character', strength: 0.8 }]);
     expect((await popFor('sdxl_queue', img.id)).metadata).toMatchObject({
-      reference_image_url: 'https://example.com/ref.png',
+      reference_image_url: 'https://93.184.215.14/ref.png',
       reference_type: 'character',
       reference_strength: 0.8,
     });
@@ -272,13 +272,13 @@ describe('queueJob for each of the 10 job types', () => {
       jobType: 'video_fast',
       prompt: 'a walk',
       references: [
-        { url: 'https://example.com/a.png', type: 'start_frame' },
-        { url: 'http://example.com/b.png', type: 'end_frame', strength: 0.1 },
+        { url: 'https://93.184.215.14/a.png', type: 'start_frame' },
+        { url: 'https://93.184.215.14/b.png', type: 'end_frame', strength: 0.1 },
       ],
     });
     expect((await popFor('wan_queue', vid.id)).metadata).toMatchObject({
-      start_reference_image_url: 'https://example.com/a.png',
-      end_reference_image_url: 'http://example.com/b.png',
+      start_reference_image_url: 'https://93.184.215.14/a.png',
+      end_reference_image_url: 'https://93.184.215.14/b.png',
       reference_strength: 0.5,
     });
   });
@@ -311,20 +311,20 @@ const REJECTIONS: Array<[string, Record<string, unknown>, RegExp]> = [
       jobType: 'sdxl_image_fast',
       prompt: 'a cat',
       references: [
-        { url: 'https://example.com/1.png', type: 'style' },
-        { url: 'https://example.com/2.png', type: 'style' },
+        { url: 'https://93.184.215.14/1.png', type: 'style' },
+        { url: 'https://93.184.215.14/2.png', type: 'style' },
       ],
     },
     /one reference of type style/i,
   ],
   [
     'strength 0.05',
-    { jobType: 'sdxl_image_fast', prompt: 'a cat', references: [{ url: 'https://example.com/1.png', type: 'style', strength: 0.05 }] },
+    { jobType: 'sdxl_image_fast', prompt: 'a cat', references: [{ url: 'https://93.184.215.14/1.png', type: 'style', strength: 0.05 }] },
     /strength.*0\.1 and 1\.0/,
   ],
   [
     'strength 1.1',
-    { jobType: 'video_fast', prompt: 'a cat', references: [{ url: 'https://example.com/1.png', type: 'start_frame', strength: 1.1 }] },
+    { jobType: 'video_fast', prompt: 'a cat', references: [{ url: 'https://93.184.215.14/1.png', type: 'start_frame', strength: 1.1 }] },
     /strength.*0\.1 and 1\.0/,
   ],
   [
@@ -339,7 +339,7 @@ const REJECTIONS: Array<[string, Record<string, unknown>, RegExp]> = [
   ],
   [
     'start_frame on an image type',
-    { jobType: 'image_fast', prompt: 'a cat', references: [{ url: 'https://example.com/1.png', type: 'start_frame' }] },
+    { jobType: 'image_fast', prompt: 'a cat', references: [{ url: 'https://93.184.215.14/1.png', type: 'start_frame' }] },
     /allowed types are style, composition, character/,
   ],
   [

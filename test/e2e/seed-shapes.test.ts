@@ -166,7 +166,7 @@ describe('seed data shapes after a full lifecycle', () => {
       metadata: {
         prompt: 'two dancers on a rooftop',
         num_images: 3,
-        reference_image_url: 'https://storage.example.com/ref.jpg',
+        reference_image_url: 'https://93.184.215.14/ref.jpg',
         reference_type: 'character',
         reference_strength: 0.6,
         credits: 1,
@@ -186,7 +186,7 @@ describe('seed data shapes after a full lifecycle', () => {
       negative_prompt: payload.negative_prompt,
       seed: 987654321,
       num_images: 3,
-      reference_image_url: 'https://storage.example.com/ref.jpg',
+      reference_image_url: 'https://93.184.215.14/ref.jpg',
       reference_type: 'character',
       reference_strength: 0.6,
       generation_time: 21.5,
