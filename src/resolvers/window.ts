@@ -83,8 +83,11 @@ export async function syncWindow(deps: Deps, queue: string): Promise<WindowPass 
       if (known.has(item) || strays.length + stale.length >= MAX_STRAYS) continue;
       const payloadId = payloadIdOf(item);
       if (!payloadId) continue; // not one of ours
-      const [job] = await tx.select().from(jobs).where(eq(jobs.payloadId, payloadId)).for('update', { skipLocked: true });
-      if (job) {
+      const [current] = await tx.select({ id: jobs.id }).from(jobs).where(eq(jobs.payloadId, payloadId));
+      if (current) {
+        // Locked: an /rpop (or another pass) is settling it right now; leave the entry to it.
+        const [job] = await tx.select().from(jobs).where(eq(jobs.id, current.id)).for('update', { skipLocked: true });
+        if (!job || job.payloadId !== payloadId) continue;
         if (job.status === 'queued' && !job.pickedAt && attemptPayload(job) === item) {
           if (!job.dispatchedAt) strays.push(job); // windowed ones are another transaction's
         } else if (job.status !== 'queued' || job.pickedAt) {

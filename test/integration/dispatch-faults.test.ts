@@ -153,7 +153,7 @@ describe('Redis stops and comes back while the server runs', () => {
     expect((await worker.pop('wan_queue'))?.id).toBe(id);
     // What dispatchJob leaves behind when the push landed but the database
     // write recording it failed ("pushed a job but could not record it").
-    await server.app.deps.db.execute(sql`update jobs set dispatched_at = null, dispatch_lease_until = null where id = ${id}`);
+    await server.app.deps.db.execute(sql`update jobs set dispatched_at = null, dispatch_epoch = null where id = ${id}`);
     await new Promise((r) => setTimeout(r, 1000)); // five sweep intervals
     expect(await ids('wan_queue')).toEqual([]);
   });
