@@ -40,6 +40,7 @@ export function startScheduler(deps: Deps, opts: SchedulerOptions = {}): Schedul
   // (no direct pop, no restart) costs one LRANGE and no database work.
   const stale = new Set<string>(QUEUES);
   const leftAs = new Map<string, string>();
+  const lastFull = new Map<string, number>();
 
   const pass = (queue: string): void => {
     if (!windowOn || closed) return;
@@ -49,10 +50,13 @@ export function startScheduler(deps: Deps, opts: SchedulerOptions = {}): Schedul
     }
     const p = (async () => {
       try {
-        if (!stale.has(queue)) {
+        // At least once a second a full pass anyway: the database may have changed under an
+        // unchanged list (another instance's rollback, a row a pass had to skip while locked).
+        if (!stale.has(queue) && Date.now() - (lastFull.get(queue) ?? 0) < 1000) {
           const { items, epoch } = await deps.queue.snapshot(queue);
           if (leftAs.get(queue) === epoch + JSON.stringify(items)) return;
         }
+        lastFull.set(queue, Date.now());
         stale.delete(queue);
         const result = await syncWindow(deps, queue);
         lastError = '';
