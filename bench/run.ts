@@ -196,7 +196,13 @@ async function main(): Promise<number> {
       run: `node --import tsx bench/run.ts${argv.length ? ` ${argv.join(' ')}` : ''}`,
       servers: [],
     },
-    options: { ...opts, only: [...opts.only] },
+    // Paths relative to the repository: the results are committed and read on other machines.
+    options: {
+      ...opts,
+      only: [...opts.only],
+      outDir: relative(ROOT, opts.outDir) || '.',
+      markdown: opts.markdown && relative(ROOT, opts.markdown),
+    },
     backends: {},
     targets: [],
     errors: [],

@@ -1,7 +1,7 @@
 /**
  * A stand-in for the GPU fleet: one loop per queue, each taking one job at a
  * time over exactly the HTTP calls the real SDXL and WAN workers make
- * (/work/shared/worker-protocol.md): RPOP the job, send `processing`
+ * (docs/worker-protocol.md): RPOP the job, send `processing`
  * callbacks, upload placeholder outputs, send the final callback.
  */
 import { renderPlaceholderPng } from './png.js';

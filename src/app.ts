@@ -9,6 +9,7 @@ import { AuthError, bearerToken, createAuth, deriveKey, loadOrCreateSecret, type
 import type { Config } from './config.js';
 import { createDb, type DbHandle } from './db/client.js';
 import { readiness } from './http/health.js';
+import { createMetrics } from './metrics/registry.js';
 import { json } from './http/respond.js';
 import { restPlugin } from './http/rest.js';
 import { workerRoutes } from './http/worker.js';
@@ -17,6 +18,7 @@ import { assertRedisReachable, createRedisEventBus, createRedisQueue } from './p
 import { NO_SCHEDULER, type Deps } from './resolvers/deps.js';
 import { startScheduler } from './resolvers/scheduler.js';
 import { DomainError, ERROR_CODES } from './resolvers/errors.js';
+import { registerQueueGauges } from './resolvers/queueMetrics.js';
 import { startSweeper } from './resolvers/sweeper.js';
 import type { Context } from './schema/context.js';
 import { schema } from './schema/index.js';
@@ -94,6 +96,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       events,
       storage,
       logger,
+      metrics: createMetrics({ onRefreshError: (err) => logger.warn({ err: String(err) }, 'a metrics refresh failed') }),
       settings: {
         startingCredits: config.startingCredits,
         signedUrlTtl: config.signedUrlTtl,
@@ -110,6 +113,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     const scheduler = startScheduler(deps);
     deps.scheduler = scheduler;
     closers.push(() => scheduler.close());
+    registerQueueGauges(deps);
     const sweeper = startSweeper(deps, config.sweepIntervalMs);
     closers.push(() => sweeper.close());
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * The one place that reads configuration. Every variable is documented in
- * ../shared/http-contract.md and the README's configuration table.
+ * docs/http-api.md and the README's configuration table.
  */
 const bool = z
   .enum(['true', 'false', '1', '0', ''])

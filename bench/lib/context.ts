@@ -55,7 +55,8 @@ export interface Booted {
 
 /**
  * Fresh backends plus a server process on them. `script` is the product
- * (`src/server.ts`) or the baseline (`bench/baseline.ts`).
+ * (`src/server.ts` through tsx, or the build's `dist/server.js`) or the
+ * baseline (`bench/baseline.ts`).
  */
 export async function boot(
   ctx: Ctx,
@@ -76,7 +77,7 @@ export async function boot(
       env: cleanEnv(env),
       logFile,
       cpuProfDir: opts.profile && ctx.opts.cpuProf ? join(ctx.opts.cpuProf, `${name}-${opts.label}`) : undefined,
-      readyPath: script === 'src/server.ts' ? '/ready' : '/health',
+      readyPath: script === 'bench/baseline.ts' ? '/health' : '/ready',
     });
   } catch (err) {
     ctx.open.delete(backend);
@@ -96,7 +97,7 @@ export async function boot(
   };
 }
 
-/** `VAR=value … node --import tsx <script>`, with secrets and temp paths generalised. */
+/** `VAR=value … node [--import tsx] <script>`, with secrets and temp paths generalised. */
 function describe(script: string, env: Record<string, string>): string {
   const shown = Object.entries(env)
     .filter(([k]) => !['PORT', 'PUBLIC_URL', 'HOST'].includes(k))
@@ -108,5 +109,5 @@ function describe(script: string, env: Record<string, string>): string {
       return `${k}=${v}`;
     })
     .sort();
-  return `${shown.join(' ')} node --import tsx ${script}`;
+  return `${shown.join(' ')} node ${script.endsWith('.ts') ? '--import tsx ' : ''}${script}`;
 }

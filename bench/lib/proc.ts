@@ -58,14 +58,14 @@ export interface ServerProc {
 }
 
 export interface StartServerOptions {
-  /** Path relative to the repo root: `src/server.ts` or `bench/baseline.ts`. */
+  /** Path relative to the repo root: `src/server.ts`, `dist/server.js` or `bench/baseline.ts`. */
   script: string;
   env: Record<string, string>;
   logFile: string;
   /** Write a V8 CPU profile into this directory (node --cpu-prof). */
   cpuProfDir?: string;
   timeoutMs?: number;
-  /** Node flags before the script (default `--import tsx`). */
+  /** Node flags before the script (default `--import tsx` for TypeScript, none for JavaScript). */
   nodeArgs?: string[];
   /** Polled after /health until 200 before the server counts as up (default `/ready`; the baseline has only /health). */
   readyPath?: string;
@@ -81,7 +81,7 @@ export async function startServer(opts: StartServerOptions): Promise<ServerProc>
   const fd = openSync(opts.logFile, 'a');
   const args = [
     ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
-    ...(opts.nodeArgs ?? ['--import', 'tsx']),
+    ...(opts.nodeArgs ?? (opts.script.endsWith('.ts') ? ['--import', 'tsx'] : [])),
     opts.script,
   ];
   const t0 = now();

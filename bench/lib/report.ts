@@ -116,12 +116,21 @@ export function evaluateTargets(r: Results): Target[] {
       out.push({
         id: 'cold-start',
         backend: name,
-        target: name === 'embedded' ? 'cold start ≤ 2 s embedded (existing DATA_DIR), judged on /ready' : 'cold start (no target; existing database)',
-        measured:
-          `median /health ${sec(cs.health.p50)} s, /ready ${sec(cs.ready.p50)} s, first queueJob answered ${sec(cs.firstQueueJob.p50)} s over ${cs.runs.length} runs` +
-          (cs.firstBoot ? `; first boot: /ready ${sec(cs.firstBoot.readyMs)} s` : ''),
-        met: name === 'embedded' ? cs.ready.p50 <= 2000 : null,
+        target: `spawn → /ready ≤ 1 s on an existing ${name === 'embedded' ? 'DATA_DIR' : 'database'}`,
+        measured: `median /health ${sec(cs.health.p50)} s, /ready ${sec(cs.ready.p50)} s, first queueJob answered ${sec(cs.firstQueueJob.p50)} s over ${cs.runs.length} runs`,
+        met: cs.ready.p50 <= 1000,
       });
+      if (cs.firstBoot && name === 'embedded') {
+        out.push({
+          id: 'first-boot',
+          backend: name,
+          target: 'spawn → /ready ≤ 3 s on a first boot (empty DATA_DIR)',
+          measured:
+            `/ready ${sec(cs.firstBoot.readyMs)} s (from the build's cached template)` +
+            (cs.pgliteInitMs ? `; PGlite's own initialisation without a template: ${sec(cs.pgliteInitMs)} s, paid once by the build` : ''),
+          met: cs.firstBoot.readyMs <= 3000,
+        });
+      }
     }
   }
   return out;
@@ -314,7 +323,7 @@ export function markdown(r: Results, existingPath: string, resultsPath: string):
     '3. **Callback → subscriber**: S graphql-ws subscriptions, half `jobUpdated(id)` and half `myJobUpdates`, one per connection, each connection its own user with one queued job, spread over client processes (`bench/load/ws-clients.ts`). `bench/load/callbacks.ts` sends `processing` callbacks with rising `progress` at a fixed rate (open loop) to the watched jobs and records the send time of each (job, progress); clients record receipt times (`performance.timeOrigin + performance.now()`, the same clock across processes); the two are joined. Every callback changes its job, so it must reach that job\'s `jobUpdated` subscriber and its owner\'s `myJobUpdates` subscriber: lost = expected − received.',
     '4. **Idle subscriptions**: connections opened in steps (one subscription each, alternating `jobUpdated` on a pool of jobs and `myJobUpdates` of a fresh user), VmRSS of the server read from `/proc/<pid>/status` after the server goes idle. Beyond the server\'s open-files limit, further steps add a second subscription on connections already open.',
     '5. **Pickup**: one job at a time with random gaps; time from the client receiving queueJob\'s answer to the worker process holding the payload, via `/rpop` polling (at once again after a hit, the poll interval after a miss; the real fleet waits ~2 s, which adds ~1 s on average) and via a direct Redis `BRPOP`. Negative values: the worker had it before the client had its answer.',
-    '6. **Cold start**: `spawn()` of `node --import tsx src/server.ts` until the first `GET /health` 200, polled every 5 ms; then until `GET /ready` 200 (the server listens, and answers /health, before its app has started: /ready is when it can serve), and until a first queueJob sent right then is answered. tsx transpiles TypeScript at start (cached on disk after the first run).',
+    '6. **Cold start**: `spawn()` of the production command `node dist/server.js` (compiled by `npm run build`, run before timing) until the first `GET /health` 200, polled every 5 ms; then until `GET /ready` 200 (the server listens, and answers /health, before its app has started: /ready is when it can serve), and until a first queueJob sent right then is answered. The first boot starts on an empty DATA_DIR, which the server fills from the initialised PGlite template the build caches; PGlite\'s own initialisation without it is timed apart.',
     '',
     ANALYSIS_MARKER,
     kept ?? '\n## Analysis\n\n(none yet)\n',

@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -8,7 +7,9 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { MIGRATIONS_DIR as MIGRATIONS } from './migrations.js';
 import * as schema from './schema.js';
+import { seedFromTemplate } from './template.js';
 
 /** The Drizzle database, whichever driver is behind it. */
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -30,11 +31,15 @@ export interface CreateDbOptions {
   dataDir?: string;
   /** Apply the migrations in `drizzle/` before returning (default true). */
   migrate?: boolean;
+  /**
+   * PGlite only: start an empty data directory from an initialised template
+   * for the current migrations, when one is cached (default true).
+   */
+  template?: boolean;
   /** postgres.js pool size (default 10). */
   maxConnections?: number;
 }
 
-const MIGRATIONS = fileURLToPath(new URL('../../drizzle', import.meta.url));
 // Any constant works; it only has to be the same for every instance of this app.
 const MIGRATION_LOCK_KEY = 7_310_422_918;
 
@@ -42,7 +47,10 @@ const MIGRATION_LOCK_KEY = 7_310_422_918;
 export async function createDb(opts: CreateDbOptions): Promise<DbHandle> {
   if (opts.url) return createPostgres(opts.url, opts);
   const dir = opts.dataDir ?? 'memory://';
-  if (!dir.startsWith('memory://')) mkdirSync(dir, { recursive: true });
+  if (!dir.startsWith('memory://')) {
+    if (opts.template !== false) seedFromTemplate(dir);
+    mkdirSync(dir, { recursive: true });
+  }
   const client = await PGlite.create(dir);
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   if (opts.migrate !== false) await migratePglite(db as never, { migrationsFolder: MIGRATIONS });

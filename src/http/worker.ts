@@ -100,6 +100,11 @@ export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url:
       body = new Uint8Array(await request.arrayBuffer());
       contentType = type.split(';')[0].trim() || undefined;
     }
+    // No worker means to store nothing: an empty body is a worker bug (or a
+    // truncated request), and storing it would hand users a broken asset.
+    if (body.byteLength === 0) {
+      return storageError(400, 'EmptyUpload', 'The upload is empty: send the file\'s bytes as the body, or as the multipart part "file".');
+    }
     if (body.byteLength > opts.maxUploadBytes) {
       return storageError(413, 'EntityTooLarge', `Uploads are limited to ${opts.maxUploadBytes} bytes (MAX_UPLOAD_BYTES).`);
     }

@@ -240,7 +240,7 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
   });
 
   const view = await viewOf(deps.db, result.row);
-  if (result.changed) await publishJob(deps.events, deps.logger, view);
+  if (result.changed) await publishJob(deps, view);
   if (result.changed) deps.scheduler.changed(result.row.queue);
   return { job: view, changed: result.changed, assetsProcessed: result.assetsProcessed, superseded: result.superseded ?? false };
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
+import type { Metrics } from '../metrics/registry.js';
 import type { EventBus } from '../pubsub/events.js';
 import type { WorkerQueue } from '../pubsub/queue.js';
 import type { Storage } from '../storage/storage.js';
@@ -25,6 +26,8 @@ export interface Deps {
   events: EventBus;
   storage: Storage;
   logger: Logger;
+  /** The app's Prometheus registry and the metrics the public surface promises. */
+  metrics: Metrics;
   settings: {
     startingCredits: number;
     signedUrlTtl: number;

@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 
-/** The codes of ../shared/api-contract.graphql. */
+/** The codes of the public schema (docs/http-api.md, "Errors"). */
 export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'

@@ -108,6 +108,6 @@ export async function cancelJob(deps: Deps, viewer: Viewer, id: string): Promise
   await deps.queue.remove(row.queue, attemptPayload(row)).catch(() => 0);
   deps.scheduler.changed(row.queue);
   const view = await viewOf(deps.db, row);
-  await publishJob(deps.events, deps.logger, view);
+  await publishJob(deps, view);
   return view;
 }

@@ -61,6 +61,7 @@ export async function popJob(deps: Deps, queue: string): Promise<string | null> 
     throw err;
   }
   if (!taken) return popForeign(deps, queue);
+  observeWait(deps, taken);
   // Not published: the job is still `queued` to its owner until the worker reports (the next
   // news is its `processing` callback); the position notifier tells the others they moved up.
   deps.scheduler.changed(queue);
@@ -95,6 +96,7 @@ async function popForeign(deps: Deps, queue: string): Promise<string | null> {
       return job ? recordTake(tx, job, 'rpop') : null;
     });
     if (row) {
+      observeWait(deps, row);
       deps.scheduler.changed(queue);
       return payload;
     }
@@ -106,4 +108,10 @@ async function popForeign(deps: Deps, queue: string): Promise<string | null> {
     deps.logger.info({ payloadId: id }, 'dropped a stale payload (its job was cancelled, finished, taken or re-queued as another attempt)');
   }
   return null;
+}
+
+/** `genjob_job_wait_seconds`: queued (or re-queued for another attempt, or retried) → taken. */
+export function observeWait(deps: Pick<Deps, 'metrics'>, row: Pick<JobRow, 'queuedAt' | 'pickedAt'>): void {
+  const taken = row.pickedAt?.getTime() ?? Date.now();
+  deps.metrics.jobWaitSeconds.observe(Math.max(0, (taken - row.queuedAt.getTime()) / 1000));
 }

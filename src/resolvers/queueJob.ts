@@ -198,7 +198,7 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
   // The job waits in the database; the scheduler hands it out (and refills the Redis window) in fair order.
   deps.scheduler.changed(entry.queue);
   const view = toView(row, []);
-  const [queueLength] = await Promise.all([waitingCount(deps.db, entry.queue), publishJob(deps.events, deps.logger, view)]);
+  const [queueLength] = await Promise.all([waitingCount(deps.db, entry.queue), publishJob(deps, view)]);
   return { job: view, queueLength, entry };
 }
 

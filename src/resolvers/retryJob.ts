@@ -94,6 +94,6 @@ export async function retryJob(deps: Deps, viewer: Viewer, id: string): Promise<
   });
   deps.scheduler.changed(row.queue);
   const view = await viewOf(deps.db, row);
-  await publishJob(deps.events, deps.logger, view);
+  await publishJob(deps, view);
   return view;
 }

@@ -1,6 +1,7 @@
 import { QUEUES } from './catalog.js';
 import type { Deps, SchedulerHooks } from './deps.js';
 import { positionsOf } from './fairOrder.js';
+import { observeWait } from './pop.js';
 import { workerSightings } from './queueStats.js';
 import { syncWindow } from './window.js';
 
@@ -64,6 +65,7 @@ export function startScheduler(deps: Deps, opts: SchedulerOptions = {}): Schedul
           stale.add(queue); // another instance holds the queue's pass: look again next tick
           return;
         }
+        for (const row of result.taken) observeWait(deps, row);
         if (result.taken.length || result.rewritten) {
           stale.add(queue); // verify (and refill) at once rather than at the next tick
           again.add(queue);

@@ -44,7 +44,7 @@ export async function abandonSilentAttempts(deps: Deps, limit = 100): Promise<nu
     if (!row) continue;
     ended++;
     deps.scheduler.changed(row.queue);
-    await publishJob(deps.events, deps.logger, await viewOf(deps.db, row));
+    await publishJob(deps, await viewOf(deps.db, row));
   }
   return ended;
 }

@@ -49,11 +49,6 @@ export function createS3Storage(opts: S3StorageOptions): Storage {
   if (opts.accessKeyId && opts.secretAccessKey) {
     config.credentials = { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey };
   }
-  // On Node < 22 the SDK prints a nine-line warning about its *future*
-  // releases to stderr when the first client is built. Node 20 is supported
-  // here (package.json engines), and start-up must say at most one clear
-  // line there, so it is off unless the operator set the variable.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const client = new S3Client(config);
   const Bucket = opts.bucket;
   // Flipped off the first time the store answers 501 to If-None-Match.

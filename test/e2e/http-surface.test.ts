@@ -201,6 +201,31 @@ describe('storage paths', () => {
     for (const bucket of SEED_BUCKETS) expect(body.message).toContain(bucket);
   });
 
+  it('refuses a zero-byte upload (raw, multipart, or replacing an object) and stores nothing', async () => {
+    const auth = { authorization: `Bearer ${workerToken}` };
+    const keptUrl = `${server.url}/storage/v1/object/sdxl_image_fast/u-empty/kept.png`;
+    expect((await fetch(keptUrl, { method: 'POST', headers: { ...auth, 'content-type': 'image/png' }, body: Buffer.from(PNG(5)) })).status).toBe(200);
+    const before = await storedObjects(server);
+
+    const empties: Array<[string, RequestInit]> = [
+      [`${server.url}/storage/v1/object/sdxl_image_fast/u-empty/raw.png`, { method: 'POST', headers: { ...auth, 'content-type': 'image/png', 'x-upsert': 'true' }, body: new Uint8Array(0) }],
+      [`${server.url}/storage/v1/object/sdxl_image_fast/u-empty/nobody.png`, { method: 'POST', headers: { ...auth, 'content-type': 'image/png' } }],
+      [keptUrl, { method: 'PUT', headers: { ...auth, 'content-type': 'image/png' }, body: new Uint8Array(0) }],
+    ];
+    const form = new FormData();
+    form.append('file', new Blob([], { type: 'video/mp4' }), 'empty.mp4');
+    empties.push([`${server.url}/storage/v1/object/video_fast/u-empty/empty.mp4`, { method: 'POST', headers: auth, body: form }]);
+
+    for (const [url, init] of empties) {
+      const res = await fetch(url, init);
+      expect({ url, status: res.status }).toEqual({ url, status: 400 });
+      expect(await res.json()).toMatchObject({ statusCode: '400', error: 'EmptyUpload', message: expect.stringContaining('empty') });
+    }
+    expect(await storedObjects(server)).toEqual(before);
+    const kept = await server.app.deps.storage.get('sdxl_image_fast', 'u-empty/kept.png');
+    expect(Buffer.from(kept!.body).equals(Buffer.from(PNG(5)))).toBe(true);
+  });
+
   it('without x-upsert an existing object is kept; with x-upsert it is replaced', async () => {
     const auth = { authorization: `Bearer ${workerToken}` };
     const url = `${server.url}/storage/v1/object/video_fast/u1/keep.mp4`;
