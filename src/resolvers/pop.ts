@@ -10,8 +10,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * The fleet's `/rpop/<queue>`: hands the worker the next job in fair order
  * and records the hand-out (the attempt's clock starts) in the same
  * transaction, so a job is never handed out unrecorded. The fair head is
- * locked with SKIP LOCKED (several instances pop at once without taking the
- * same job). When it is in the Redis window it is LREM'd inside the
+ * locked (a concurrent pop on any instance waits a few milliseconds, then
+ * re-checks it and moves on). When it is in the Redis window it is LREM'd inside the
  * transaction: LREM is the arbiter between this endpoint and workers popping
  * Redis directly (LREM = 0: a direct popper has it; that hand-out is
  * recorded and the next job is tried).
@@ -26,46 +26,46 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * is re-run after its deadline: lost never, run twice never.
  */
 export async function popJob(deps: Deps, queue: string): Promise<string | null> {
-  const claim: { removed: string | null } = { removed: null };
-  let taken: JobRow | null;
-  try {
-    taken = await deps.db.transaction(async (tx): Promise<JobRow | null> => {
-      const exclude: string[] = [];
-      for (let tries = 0; tries < 10; tries++) {
+  // One transaction per candidate, so a pop never waits for a row lock while it holds another
+  // (two pops waiting on each other's rows would deadlock).
+  const exclude: string[] = [];
+  for (let tries = 0; tries < 10; tries++) {
+    const claim: { removed: string | null } = { removed: null };
+    let outcome: { row: JobRow; handOut: boolean } | null;
+    try {
+      outcome = await deps.db.transaction(async (tx) => {
         const next = await pickNext(tx, queue, { exclude });
         if (!next) return null;
         const [row] = await tx.select().from(jobs).where(eq(jobs.id, next.id));
-        if (!row.dispatchedAt) return recordTake(tx, row, 'rpop');
+        if (!row.dispatchedAt) return { row: await recordTake(tx, row, 'rpop'), handOut: true };
         const payload = attemptPayload(row);
         const n = await deps.queue.remove(queue, payload).catch(() => null);
         if (n === null) {
           exclude.push(row.id); // Redis is away: a direct popper may hold it; serve the others meanwhile
-          continue;
+          return { row, handOut: false };
         }
-        if (n > 0) {
-          claim.removed = payload;
-          return recordTake(tx, row, 'rpop');
-        }
-        await recordTake(tx, row, 'redis'); // a worker popping Redis directly took it a moment ago
-        exclude.push(row.id);
-      }
-      return null;
-    });
-  } catch (err) {
-    if (claim.removed !== null) {
-      // The claim was not recorded: put the payload back at the popping end, as if never popped.
-      await deps.queue.pushBack(queue, claim.removed).catch((pushErr: unknown) => {
-        deps.logger.error({ err: String(pushErr), queue }, 'could not put a payload back after a failed claim; the window keeper will re-run the job after its deadline');
+        if (n > 0) claim.removed = payload;
+        // n = 0: a worker popping Redis directly took it a moment ago; record that hand-out.
+        return { row: await recordTake(tx, row, n > 0 ? 'rpop' : 'redis'), handOut: n > 0 };
       });
+    } catch (err) {
+      if (claim.removed !== null) {
+        // The claim was not recorded: put the payload back at the popping end, as if never popped.
+        await deps.queue.pushBack(queue, claim.removed).catch((pushErr: unknown) => {
+          deps.logger.error({ err: String(pushErr), queue }, 'could not put a payload back after a failed claim; the window keeper will re-run the job after its deadline');
+        });
+      }
+      throw err;
     }
-    throw err;
+    if (!outcome) break;
+    if (!outcome.handOut) continue;
+    observeWait(deps, outcome.row);
+    // Not published: the job is still `queued` to its owner until the worker reports (the next
+    // news is its `processing` callback); the position notifier tells the others they moved up.
+    deps.scheduler.changed(queue);
+    return attemptPayload(outcome.row);
   }
-  if (!taken) return popForeign(deps, queue);
-  observeWait(deps, taken);
-  // Not published: the job is still `queued` to its owner until the worker reports (the next
-  // news is its `processing` callback); the position notifier tells the others they moved up.
-  deps.scheduler.changed(queue);
-  return attemptPayload(taken);
+  return popForeign(deps, queue);
 }
 
 /**
