@@ -72,8 +72,9 @@ beforeAll(async () => {
     REDIS_KEY_PREFIX: prefix,
     QUEUE_WINDOW_SIZE: '3',
     // A hand-out whose commit succeeded but whose answer was lost with the connection reaches no
-    // worker: it comes back after 5 s + 1 s of silence.
-    JOB_TIMEOUT_GRACE: '1',
+    // worker: it comes back after 5 s + 10 s of silence. (Long enough for the test's reports,
+    // retried through the outages, to land first.)
+    JOB_TIMEOUT_GRACE: '10',
     SWEEP_INTERVAL_MS: '200',
   });
 }, 60_000);
@@ -109,16 +110,19 @@ describe('PostgreSQL goes away while workers pop', () => {
       for (let i = 0; i < 200; i++) {
         const res = await worker.callback({ job_id: id, status: 'failed', error_message: 'done' }).catch(() => null);
         if (res?.status === 200) return;
+        seen.push(`callback ${id} ${res?.status ?? 'no answer'} ${Date.now()}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     };
     const finishing: Promise<void>[] = [];
+    const seen: string[] = [];
     const viaRpop = async () => {
       while (!stop) {
         try {
           const job = await worker.pop('sdxl_queue');
           if (job) {
             handed.push(job.id);
+            seen.push(`rpop ${job.id} ${Date.now()}`);
             finishing.push(finish(job.id));
           }
         } catch {
@@ -133,6 +137,7 @@ describe('PostgreSQL goes away while workers pop', () => {
         if (item) {
           const id = (JSON.parse(item) as { id: string }).id;
           handed.push(id);
+          seen.push(`redis ${id} ${Date.now()}`);
           finishing.push(finish(id));
         }
         await new Promise((r) => setTimeout(r, 40));
@@ -146,7 +151,7 @@ describe('PostgreSQL goes away while workers pop', () => {
         await new Promise((r) => setTimeout(r, 400));
         await proxy.up();
       }
-      await eventually('every job handed out', async () => expect(new Set(handed).size).toBeGreaterThanOrEqual(ids.length), 30_000);
+      await eventually('every job handed out', async () => expect(new Set(handed).size).toBeGreaterThanOrEqual(ids.length), 45_000);
       await new Promise((r) => setTimeout(r, 1000)); // anything handed twice would show up now
     } finally {
       stop = true;
@@ -156,13 +161,16 @@ describe('PostgreSQL goes away while workers pop', () => {
     // Payload ids: the job's own for a first attempt, a new one for a re-run.
     const db = postgres(`${ADMIN.replace(/\/[^/]*$/, '')}/${dbName}`, { max: 1, onnotice: () => {} });
     const jobOf = new Map<string, string>();
+    let attemptRows: unknown[] = [];
     try {
+      attemptRows = await db`select id, job_id, number, via, outcome, taken_at, ended_at from job_attempts order by job_id, number`;
       for (const a of await db`select id, job_id from job_attempts`) jobOf.set(a.id, a.job_id);
     } finally {
       await db.end();
     }
     const jobsHanded = handed.map((id) => jobOf.get(id) ?? id);
-    expect(jobsHanded.length).toBe(new Set(jobsHanded).size);
+    const dup = jobsHanded.find((j, i) => jobsHanded.indexOf(j) !== i);
+    expect(jobsHanded.length, JSON.stringify({ dup, seen: seen.filter((l) => dup && (l.includes(dup) || [...jobOf].some(([a, j]) => j === dup && l.includes(a)))), attempts: attemptRows.filter((a: any) => a.job_id === dup) })).toBe(new Set(jobsHanded).size);
     expect([...jobsHanded].sort()).toEqual([...ids].sort());
     // And each hand-out is recorded: one attempt each, with its clock running.
     await eventually('recorded', async () => {
@@ -174,5 +182,5 @@ describe('PostgreSQL goes away while workers pop', () => {
         await db.end();
       }
     });
-  }, 90_000);
+  }, 150_000);
 });
