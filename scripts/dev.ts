@@ -10,6 +10,9 @@
  *
  * SIM_SPEED, SIM_FAIL_RATE, SIM_QUEUES and SIM_POLL_MS pass through to the
  * simulator (default speed 10: a job takes a tenth of its expected time).
+ * SIM_GENERATION picks the fleet generation: `both` (default) runs one
+ * simulator of each side by side on the same queues, as deployments do;
+ * `1` or `2` runs only that one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -18,7 +21,7 @@ import { loadConfig, type Config } from '../src/config.js';
 
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: number, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
-const PREFIX = { api: paint(36, 'api │'), sim: paint(35, 'sim │'), dev: paint(33, 'dev │') };
+const PREFIX = { api: paint(36, 'api  │'), sim1: paint(35, 'sim1 │'), sim2: paint(34, 'sim2 │'), dev: paint(33, 'dev  │') };
 
 function say(text: string): void {
   for (const line of text.split('\n')) process.stdout.write(`${PREFIX.dev} ${line}\n`);
@@ -129,14 +132,14 @@ async function main(): Promise<void> {
   const base = localBase(config);
 
   let server: ChildProcess | undefined;
-  let sim: ChildProcess | undefined;
+  const sims: ChildProcess[] = [];
   let stopping = false;
   let firstSignalAt = 0;
 
   const shutdown = async (code: number) => {
     stopping = true;
     // The simulator first (it finishes its in-flight HTTP call), then the server.
-    await stopChild(sim, 'SIGTERM', 3_000);
+    await Promise.all(sims.map((sim) => stopChild(sim, 'SIGTERM', 3_000)));
     await stopChild(server, 'SIGTERM', 10_000);
     say('stopped');
     process.exit(code);
@@ -152,14 +155,14 @@ async function main(): Promise<void> {
     // npm and tsx relay the terminal's Ctrl-C too: copies within a second are the same press.
     if (now - firstSignalAt < 1000) return;
     say(`${signal} again: killing both now`);
-    for (const c of [sim, server]) if (running(c)) c!.kill('SIGKILL');
+    for (const c of [...sims, server]) if (running(c)) c!.kill('SIGKILL');
     process.exit(130);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   // Never leave the children behind, whatever ends this process.
   process.on('exit', () => {
-    for (const c of [sim, server]) if (running(c)) c!.kill('SIGKILL');
+    for (const c of [...sims, server]) if (running(c)) c!.kill('SIGKILL');
   });
 
   say(`starting the server on ${base} (${config.embedded ? 'embedded defaults, data in ' + config.dataDir : 'configured backends'})`);
@@ -177,26 +180,33 @@ async function main(): Promise<void> {
   const auth = createAuth({ secret, issuer: config.jwt.issuer, audience: config.jwt.audience });
   const workerToken = await auth.sign({ sub: 'dev-worker', role: 'service_role' }, '365d');
 
-  sim = start(
-    'sim/worker.ts',
-    {
-      ...process.env,
-      SUPABASE_URL: base,
-      SUPABASE_SERVICE_KEY: workerToken,
-      UPSTASH_REDIS_REST_URL: base,
-      UPSTASH_REDIS_REST_TOKEN: workerToken,
-    },
-    PREFIX.sim,
-  );
-  sim.once('exit', (code, signal) => {
-    if (stopping) return;
-    say(`the simulator exited (${code ?? signal}); the server keeps running (Ctrl-C to stop)`);
-  });
+  const wanted = (process.env.SIM_GENERATION ?? '').trim() || 'both';
+  if (!['1', '2', 'both'].includes(wanted)) die(`SIM_GENERATION must be 1, 2 or both; got "${wanted}".`);
+  const generations = wanted === 'both' ? (['1', '2'] as const) : [wanted as '1' | '2'];
+  for (const generation of generations) {
+    const sim = start(
+      'sim/worker.ts',
+      {
+        ...process.env,
+        SUPABASE_URL: base,
+        SUPABASE_SERVICE_KEY: workerToken,
+        UPSTASH_REDIS_REST_URL: base,
+        UPSTASH_REDIS_REST_TOKEN: workerToken,
+        SIM_GENERATION: generation,
+      },
+      generation === '1' ? PREFIX.sim1 : PREFIX.sim2,
+    );
+    sims.push(sim);
+    sim.once('exit', (code, signal) => {
+      if (stopping) return;
+      say(`simulator ${generation} exited (${code ?? signal}); the server keeps running (Ctrl-C to stop)`);
+    });
+  }
 
   say(
     [
       '',
-      `ready: GraphiQL at ${config.publicUrl}/graphql, the simulator takes jobs from both queues.`,
+      `ready: GraphiQL at ${config.publicUrl}/graphql; fleet generation(s) ${generations.join(' and ')} take jobs from both queues.`,
       'Queue a job with the dev user token printed above, e.g.:',
       `  curl -s ${base}/functions/v1/queue-job -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
       `    -d '{"jobType":"sdxl_image_fast","metadata":{"prompt":"a lighthouse at dusk","num_images":3}}'`,

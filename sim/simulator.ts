@@ -1,9 +1,11 @@
 /**
  * A stand-in for the GPU fleet: one loop per queue, each taking one job at a
  * time over exactly the HTTP calls the real SDXL and WAN workers make
- * (docs/worker-protocol.md): RPOP the job, send `processing`
- * callbacks, upload placeholder outputs, send the final callback.
+ * (docs/worker-protocol.md): RPOP the job, send `processing` callbacks,
+ * upload placeholder outputs, send the final callback. `generation` picks
+ * which of the fleet's two generations it speaks.
  */
+import sharp from 'sharp';
 import { renderPlaceholderPng } from './png.js';
 import { renderPlaceholderMp4 } from './video.js';
 
@@ -28,6 +30,14 @@ export interface SimulatorOptions {
   log?: (line: string) => void;
   /** Source of randomness for the failure draw and random seeds, [0, 1). Default Math.random. */
   random?: () => number;
+  /**
+   * Which fleet generation to speak (docs/worker-protocol.md). 1 (default):
+   * uploads into the job type's bucket, raw (SDXL) or multipart (WAN), and
+   * reports asset paths. 2: raw uploads with x-upsert into `workspace-temp`
+   * at `<user_id>/<job_id>/<i>.png` or `0.mp4` plus a `.thumb.webp` beside
+   * each, and reports asset objects.
+   */
+  generation?: 1 | 2;
 }
 
 export interface SimulatorHandle {
@@ -145,6 +155,7 @@ function validate(o: SimulatorOptions): void {
   if (!(Number.isFinite(o.speed) && o.speed > 0)) problems.push(`speed must be a number > 0, got ${o.speed}`);
   if (!(o.failRate >= 0 && o.failRate <= 1)) problems.push(`failRate must be within 0..1, got ${o.failRate}`);
   if (!(Number.isFinite(o.pollMs) && o.pollMs >= 0)) problems.push(`pollMs must be a number >= 0, got ${o.pollMs}`);
+  if (o.generation !== undefined && o.generation !== 1 && o.generation !== 2) problems.push(`generation must be 1 or 2, got ${String(o.generation)}`);
   if (!Array.isArray(o.queues) || o.queues.length === 0) problems.push('queues is empty');
   else {
     const unknown = o.queues.filter((q) => !Object.hasOwn(QUEUE_JOB_TYPES, q));
@@ -193,6 +204,7 @@ export function startSimulator(opts: SimulatorOptions): SimulatorHandle {
   const log = opts.log ?? (() => {});
   const random = opts.random ?? Math.random;
   const serviceAuth = `Bearer ${opts.serviceKey}`;
+  const generation = opts.generation ?? 1;
 
   let stopping = false;
   let processed = 0;
@@ -305,7 +317,12 @@ export function startSimulator(opts: SimulatorOptions): SimulatorHandle {
   /** The fleet downloads reference images with a plain GET and carries on without them on failure. */
   async function fetchReferences(tag: string, job: Json, sdxl: boolean): Promise<void> {
     const meta = isRecord(job.metadata) ? job.metadata : {};
-    const keys = sdxl ? ['reference_image_url'] : ['start_reference_image_url', 'end_reference_image_url'];
+    // The second generation's WAN worker reads the frame references under other names (and ignores the first's).
+    const keys = sdxl
+      ? ['reference_image_url']
+      : generation === 2
+        ? ['start_reference_url', 'end_reference_url']
+        : ['start_reference_image_url', 'end_reference_image_url'];
     for (const key of keys) {
       const url = meta[key];
       if (typeof url !== 'string' || !url) continue;
@@ -385,6 +402,10 @@ export function startSimulator(opts: SimulatorOptions): SimulatorHandle {
         return;
       }
 
+      if (generation === 2) {
+        await completeSecondGeneration(tag, job, jobId, userId, type, sdxl, media, seed, numImages, started);
+        return;
+      }
       const assets: string[] = [];
       if (sdxl) {
         // sdxl_<job_id>_<unix_ts>_<n>.png, n from 1, in the bucket the payload names.
@@ -418,6 +439,49 @@ export function startSimulator(opts: SimulatorOptions): SimulatorHandle {
     } catch (err) {
       await fail(err instanceof Error ? err.message : String(err));
     }
+  }
+
+  /**
+   * The second generation's ending (worker-protocol §5): every output raw
+   * with x-upsert into workspace-temp under `<user_id>/<job_id>/`, a WebP
+   * thumbnail beside each, then asset objects in the callback. The WAN worker
+   * names even image outputs `0.mp4` and labels them video/mp4, and reports
+   * no seed.
+   */
+  async function completeSecondGeneration(
+    tag: string,
+    job: Json,
+    jobId: string,
+    userId: string,
+    type: string,
+    sdxl: boolean,
+    media: Buffer[],
+    seed: number,
+    numImages: number,
+    started: number,
+  ): Promise<void> {
+    const bucket = 'workspace-temp';
+    const video = isVideoType(type);
+    const assets: Json[] = [];
+    for (const [i, bytes] of media.entries()) {
+      const file = sdxl ? `${i}.png` : '0.mp4';
+      const path = `${userId}/${jobId}/${file}`;
+      const thumbPath = `${userId}/${jobId}/${i}.thumb.webp`;
+      await upload(tag, bucket, path, bytes, 'raw', sdxl ? 'image/png' : 'video/mp4');
+      await upload(tag, bucket, thumbPath, await thumbnailOf(type, bytes, isRecord(job.config) ? job.config : {}, seed), 'raw', 'image/webp');
+      assets.push({
+        type: video ? 'video' : 'image',
+        url: path,
+        thumbnail_url: thumbPath,
+        metadata: sdxl
+          ? { ...parseSize((job.config as Json | undefined)?.size, { width: 1024, height: 1024 }), format: 'png', seed, asset_index: i, file_size_bytes: bytes.length }
+          : { format: 'mp4', asset_index: 0, file_size_bytes: bytes.length },
+      });
+    }
+    const generationTime = Math.round((Date.now() - started) / 10) / 100;
+    const metadata: Json = sdxl ? { seed, generation_time: generationTime, num_images: numImages } : { generation_time: generationTime };
+    log(`${tag} completed in ${generationTime} s: ${assets.length} asset(s) in ${bucket} (second generation)`);
+    await callback(tag, { job_id: jobId, status: 'completed', assets, error_message: null, metadata });
   }
 
   async function loop(queue: string, worker: number): Promise<void> {
@@ -469,4 +533,12 @@ export function startSimulator(opts: SimulatorOptions): SimulatorHandle {
       return processed;
     },
   };
+}
+
+/** A 256 px WebP preview, as the second generation uploads beside each output (a video's is drawn like its frames). */
+async function thumbnailOf(type: string, output: Buffer, config: Json, seed: number): Promise<Buffer> {
+  const source = isVideoType(type)
+    ? renderPlaceholderPng({ ...parseSize(config.size, { width: 480, height: 832 }), prompt: '', seed, label: 'SIMULATED' })
+    : output;
+  return sharp(source).resize(256, 256, { fit: 'inside' }).webp({ quality: 80 }).toBuffer();
 }

@@ -3,7 +3,8 @@
  *
  * Configured like the real GPU fleet (SUPABASE_URL, SUPABASE_SERVICE_KEY,
  * UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN) plus SIM_SPEED,
- * SIM_FAIL_RATE, SIM_QUEUES and SIM_POLL_MS. Logs one line per event and never
+ * SIM_FAIL_RATE, SIM_QUEUES, SIM_POLL_MS and SIM_GENERATION (1 or 2: which
+ * of the fleet's two generations to speak). Logs one line per event and never
  * prints the keys. Ctrl-C stops after the current jobs; a second Ctrl-C quits.
  */
 import { z } from 'zod';
@@ -49,6 +50,10 @@ const EnvSchema = z.object({
           .min(1, { error: `is empty: use ${QUEUES.join(' and/or ')}` }),
       ),
   ),
+  SIM_GENERATION: z.preprocess(
+    blankIsUnset,
+    z.enum(['1', '2'], { error: 'must be 1 (the fleet as of July 2025) or 2 (its code from mid-August 2025 on)' }).default('1'),
+  ),
   SIM_POLL_MS: number(
     2000,
     z.number().int({ error: 'must be a whole number of milliseconds' }).min(0, { error: 'must be >= 0' }).max(600_000, {
@@ -76,7 +81,7 @@ if (!parsed.success) {
 const env = parsed.data;
 
 line(
-  `sim worker: queues ${env.SIM_QUEUES.join(',')}, speed x${env.SIM_SPEED}, fail rate ${env.SIM_FAIL_RATE}, ` +
+  `sim worker: generation ${env.SIM_GENERATION}, queues ${env.SIM_QUEUES.join(',')}, speed x${env.SIM_SPEED}, fail rate ${env.SIM_FAIL_RATE}, ` +
     `poll ${env.SIM_POLL_MS} ms, pop from ${safeUrl(env.UPSTASH_REDIS_REST_URL)}, ` +
     `upload and call back to ${safeUrl(env.SUPABASE_URL)}`,
 );
@@ -92,6 +97,7 @@ try {
     failRate: env.SIM_FAIL_RATE,
     queues: env.SIM_QUEUES,
     pollMs: env.SIM_POLL_MS,
+    generation: env.SIM_GENERATION === '2' ? 2 : 1,
     log: line,
   });
 } catch (err) {

@@ -117,7 +117,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     const sweeper = startSweeper(deps, config.sweepIntervalMs);
     closers.push(() => sweeper.close());
 
-    const worker = workerRoutes({ deps, auth, maxUploadBytes: config.maxUploadBytes, logger });
+    const worker = workerRoutes({ deps, auth, maxUploadBytes: config.maxUploadBytes, logger, callbackHmacSecret: config.callbackHmacSecret });
     const ready = () =>
       readiness({ database: dbHandle.ping, queue: queue.ping, events: events.ping, storage: storage.ping });
 

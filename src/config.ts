@@ -59,6 +59,8 @@ const EnvSchema = z.object({
     }, 'not a valid regular expression'),
   /** Jobs kept in each Redis list for workers that RPOP Redis directly (0: none; they must use /rpop). */
   QUEUE_WINDOW_SIZE: intFrom(4, 0, 1000),
+  /** Key of the optional `X-Callback-Signature` HMAC on job callbacks; unset → the header is ignored. */
+  CALLBACK_HMAC_SECRET: optionalString,
   /** Accept reference URLs resolving to loopback, private or link-local addresses (development and tests only). */
   REFERENCE_ALLOW_PRIVATE: bool,
 });
@@ -88,6 +90,8 @@ export type Config = {
   maxAttempts: number;
   transientErrorPattern: RegExp;
   queueWindowSize: number;
+  /** When set, a job callback that carries `X-Callback-Signature` must carry the right one. */
+  callbackHmacSecret?: string;
   referenceAllowPrivate: boolean;
   /** True when nothing external is configured: PGlite, local disk, in-process queue. */
   embedded: boolean;
@@ -144,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxAttempts: e.MAX_ATTEMPTS,
     transientErrorPattern: new RegExp(e.TRANSIENT_ERROR_PATTERN, 'i'),
     queueWindowSize: e.QUEUE_WINDOW_SIZE,
+    callbackHmacSecret: e.CALLBACK_HMAC_SECRET,
     referenceAllowPrivate: e.REFERENCE_ALLOW_PRIVATE,
     embedded,
   };

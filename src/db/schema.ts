@@ -151,6 +151,10 @@ export const images = pgTable(
     imageIndex: integer('image_index').notNull(),
     bucket: text('bucket').notNull(),
     path: text('path'),
+    /** Path of a small WebP preview in the same bucket: the worker's (second generation) or one the server made. */
+    thumbnailPath: text('thumbnail_path'),
+    /** What the bytes are (magic bytes first, then asset type and job format), not what the file name says. */
+    contentType: text('content_type'),
     status: text('status').notNull(),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     createdAt: ts('created_at').notNull().defaultNow(),
@@ -169,6 +173,10 @@ export const videos = pgTable(
     userId: uuid('user_id').notNull(),
     bucket: text('bucket').notNull(),
     path: text('path'),
+    /** See images.thumbnailPath. */
+    thumbnailPath: text('thumbnail_path'),
+    /** See images.contentType. */
+    contentType: text('content_type'),
     status: text('status').notNull(),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     createdAt: ts('created_at').notNull().defaultNow(),

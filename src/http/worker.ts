@@ -1,11 +1,14 @@
 import type { Logger } from 'pino';
+import { verifyCallbackSignature } from '../auth/callbackSignature.js';
 import { AuthError, bearerToken, type Auth, type Principal } from '../auth/tokens.js';
 import { BUCKETS, CATALOG, QUEUES, type JobType } from '../resolvers/catalog.js';
 import { applyCallback, parseCallback } from '../resolvers/callback.js';
 import type { Deps } from '../resolvers/deps.js';
 import { DomainError } from '../resolvers/errors.js';
 import { waitingCount } from '../resolvers/fairOrder.js';
+import { refuseOutputUpload } from '../resolvers/outputs.js';
 import { popJob } from '../resolvers/pop.js';
+import { SNIFF_BYTES, sniffContentType } from '../storage/contentType.js';
 import { MEDIA_TYPE_LIST, mediaTypeOf } from '../storage/mediaTypes.js';
 import { normalizeObjectPath } from '../storage/paths.js';
 import { InvalidPathError, ObjectExistsError } from '../storage/storage.js';
@@ -21,6 +24,8 @@ export interface WorkerRoutesOptions {
   auth: Auth;
   maxUploadBytes: number;
   logger: Logger;
+  /** `CALLBACK_HMAC_SECRET`: when set, a callback's `X-Callback-Signature`, if present, must match. */
+  callbackHmacSecret?: string;
 }
 
 type Handler = (request: Request, url: URL, principal: Principal) => Promise<Response>;
@@ -118,7 +123,11 @@ export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url:
         `Content type "${contentType ?? '(none)'}" is not accepted: upload images or videos (${MEDIA_TYPE_LIST}), declared in Content-Type or by the file extension.`,
       );
     }
-    contentType = media;
+    const refusal = await refuseOutputUpload(deps, bucket, path);
+    if (refusal) return storageError(400, 'InvalidKey', refusal);
+    // Stored (and later served) as what the bytes are when they say: a worker
+    // may label a PNG "video/mp4" (the second generation's WAN worker does).
+    contentType = sniffContentType(body.subarray(0, SNIFF_BYTES)) ?? media;
     const upsert = request.method === 'PUT' || request.headers.get('x-upsert') === 'true';
     try {
       await deps.storage.put(bucket, path, body, { contentType, upsert });
@@ -130,9 +139,19 @@ export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url:
   };
 
   const callback: Handler = async (request) => {
+    const raw = await request.text();
+    const signature = request.headers.get('x-callback-signature');
+    if (opts.callbackHmacSecret && signature !== null && !verifyCallbackSignature(opts.callbackHmacSecret, raw, signature)) {
+      return seedError(
+        401,
+        'Invalid callback signature',
+        'X-Callback-Signature does not match the body: sign the exact body with HMAC-SHA256 and CALLBACK_HMAC_SECRET, or send no signature.',
+        'SignatureError',
+      );
+    }
     let body: unknown;
     try {
-      body = await request.json();
+      body = JSON.parse(raw);
     } catch {
       return seedError(400, 'Invalid JSON body', 'Send the callback as a JSON object.', 'SyntaxError');
     }

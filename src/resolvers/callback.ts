@@ -1,21 +1,45 @@
 import { and, eq, gte } from 'drizzle-orm';
 import { z } from 'zod';
 import { attempts, images, jobs, videos, type JobRow } from '../db/schema.js';
+import { SNIFF_BYTES, sniffContentType } from '../storage/contentType.js';
 import { closeAttempt, recordTake, requeueForAnotherAttempt } from './attempts.js';
-import { normalizeObjectPath } from '../storage/paths.js';
 import { CATALOG, type JobType } from './catalog.js';
 import type { Deps } from './deps.js';
 import { badInput, notFound } from './errors.js';
 import { TERMINAL_STATUSES, viewOf, type JobView } from './jobView.js';
 import { publishJob } from './publish.js';
+import { outputContentType, resolveAssets, type CallbackAsset, type ResolvedAsset } from './outputs.js';
 import { endWithRefund } from './refund.js';
+import { makeThumbnail } from './thumbnails.js';
 import { sql } from 'drizzle-orm';
 
-/** worker-protocol.md §4, plus `progress` with `processing`. Unknown keys are ignored. */
+/** A second-generation asset (worker-protocol §5). */
+const AssetObject = z.object({
+  type: z.enum(['image', 'video'], { error: 'an asset "type" must be "image" or "video"' }),
+  url: z.string().min(1),
+  thumbnail_url: z.string().min(1).nullish(),
+  metadata: z.record(z.string(), z.unknown()).nullish(),
+});
+
+/**
+ * A path (first generation) or an object (second). Checked by the item's own
+ * shape rather than as a union, so a bad object says which field is wrong
+ * instead of "expected string".
+ */
+const AssetItem = z.unknown().transform((value, ctx): CallbackAsset => {
+  const parsed = typeof value === 'string' ? z.string().safeParse(value) : AssetObject.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path as PropertyKey[] as (string | number)[] });
+  }
+  return z.NEVER;
+});
+
+/** worker-protocol.md §4 and §5, plus `progress` with `processing`. Unknown keys are ignored. */
 const CallbackBody = z.object({
   job_id: z.string().min(1),
   status: z.enum(['processing', 'completed', 'failed']),
-  assets: z.array(z.string()).nullish(),
+  assets: z.array(AssetItem).nullish(),
   error_message: z.string().nullish(),
   metadata: z
     .object({
@@ -59,6 +83,7 @@ export function parseCallback(body: unknown): CallbackBody {
     error_message: withoutNul(data.error_message),
     enhancedPrompt: withoutNul(data.enhancedPrompt),
     metadata: withoutNul(data.metadata),
+    assets: data.assets?.map((a) => (typeof a === 'string' ? a : { ...a, metadata: withoutNul(a.metadata) })),
   };
 }
 
@@ -77,6 +102,7 @@ function withoutNul<T>(value: T): T {
  */
 export async function applyCallback(deps: Deps, body: CallbackBody): Promise<CallbackResult> {
   if (!UUID.test(body.job_id)) throw notFound(`Job ${body.job_id} not found.`);
+  const inspected = body.status === 'completed' ? await inspectOutputs(deps, body) : new Map<string, Inspected>();
   type Outcome = { row: JobRow; changed: boolean; assetsProcessed: number; superseded?: boolean; requeued?: boolean };
   const result = await deps.db.transaction(async (tx): Promise<Outcome> => {
     const payloadId = body.job_id.toLowerCase();
@@ -127,48 +153,42 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
     }
 
     const entry = CATALOG[row.jobType as JobType];
-    const assets: string[] = [];
-    for (const raw of body.assets ?? []) {
-      let path: string;
-      try {
-        path = normalizeObjectPath(raw);
-      } catch (err) {
-        throw badInput(`Invalid asset path "${raw}": ${(err as Error).message}`);
-      }
-      // Outputs belong to the job: a worker (or a stolen worker key) must not
-      // make another user's file downloadable by naming it in this callback.
-      // Refused inside the transaction before any write, so nothing changes.
-      if (!ownedBy(path, row.userId)) {
-        throw badInput(
-          `Asset path "${path}" is not in the job owner's folder: outputs of job ${row.id} must be uploaded under "${row.userId}/" (the payload's user_id).`,
-          { field: 'assets' },
-        );
-      }
-      assets.push(path);
-    }
+    // Checked again under the lock: this is the check that decides.
+    const assets = resolveAssets(row, body.assets ?? []);
     if (assets.length === 0) {
       const updated = await endWithRefund(tx, row, 'failed', 'The worker reported completion without any assets.', workerMetadata(body));
       return { row: updated, changed: true, assetsProcessed: 0 };
     }
-    const seed = body.metadata?.seed ?? row.seed;
+    const seen = (a: ResolvedAsset) => inspected.get(keyOf(a));
+    const assetSeed = assets.map((a) => a.workerMetadata?.seed).find((v) => Number.isSafeInteger(v)) as number | undefined;
+    const seed = body.metadata?.seed ?? assetSeed ?? row.seed;
     const generationTime = body.metadata?.generation_time ?? null;
     const processedAt = now.toISOString();
+    const outputColumns = (a: ResolvedAsset) => ({
+      bucket: a.bucket,
+      path: a.path,
+      thumbnailPath: a.thumbnailPath ?? seen(a)?.thumbnailPath ?? null,
+      contentType: seen(a)?.contentType ?? outputContentType(null, entry.format),
+    });
+    const perAsset = (a: ResolvedAsset) => (a.workerMetadata ? { worker_metadata: a.workerMetadata } : {});
     if (entry.format === 'video') {
       const [video] = await tx.select().from(videos).where(eq(videos.jobId, row.id));
+      const asset = assets[0];
       await tx
         .update(videos)
         .set({
-          path: assets[0],
+          ...outputColumns(asset),
           status: 'completed',
           updatedAt: now,
           metadata: {
             ...video?.metadata,
             seed,
             generation_time: generationTime,
-            stored_path: assets[0],
-            bucket: entry.bucket,
+            stored_path: asset.path,
+            bucket: asset.bucket,
             path_consistency_fixed: true,
             callback_processed_at: processedAt,
+            ...perAsset(asset),
           },
         })
         .where(eq(videos.jobId, row.id));
@@ -177,11 +197,11 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
       const byIndex = new Map(existing.map((i) => [i.imageIndex, i]));
       const callbackDebug = {
         job_type: row.jobType,
-        primary_asset: assets[0],
-        received_assets: assets,
+        primary_asset: assets[0].path,
+        received_assets: assets.map((a) => a.path),
         processing_timestamp: processedAt,
       };
-      for (const [index, path] of assets.entries()) {
+      for (const [index, asset] of assets.entries()) {
         const metadata = {
           ...byIndex.get(index)?.metadata,
           model_type: entry.modelType,
@@ -194,11 +214,12 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
           original_job_id: row.id,
           callback_processed_at: processedAt,
           callback_debug: callbackDebug,
+          ...perAsset(asset),
         };
         if (byIndex.has(index)) {
           await tx
             .update(images)
-            .set({ path, status: 'completed', metadata, updatedAt: now })
+            .set({ ...outputColumns(asset), status: 'completed', metadata, updatedAt: now })
             .where(and(eq(images.jobId, row.id), eq(images.imageIndex, index)));
         } else {
           await tx.insert(images).values({
@@ -206,8 +227,7 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
             jobId: row.id,
             userId: row.userId,
             imageIndex: index,
-            bucket: entry.bucket,
-            path,
+            ...outputColumns(asset),
             status: 'completed',
             metadata,
           });
@@ -245,15 +265,47 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
   return { job: view, changed: result.changed, assetsProcessed: result.assetsProcessed, superseded: result.superseded ?? false };
 }
 
-/** True when a bucket-relative path lies inside the user's folder (`<user_id>/…`). */
-function ownedBy(path: string, userId: string): boolean {
-  const slash = path.indexOf('/');
-  return slash > 0 && path.slice(0, slash).toLowerCase() === userId.toLowerCase();
-}
-
 function workerMetadata(body: CallbackBody): Record<string, unknown> {
   const m: Record<string, unknown> = { callback_processed_at: new Date().toISOString() };
   if (body.metadata) m.worker_metadata = body.metadata;
   if (body.enhancedPrompt) m.enhanced_prompt = body.enhancedPrompt;
   return m;
+}
+
+interface Inspected {
+  contentType: string;
+  thumbnailPath: string | null;
+}
+
+const keyOf = (a: Pick<ResolvedAsset, 'bucket' | 'path'>) => `${a.bucket}/${a.path}`;
+
+/**
+ * Storage work for a completed callback, done before the job row is locked
+ * (it reads files and may encode images): each output's content type from
+ * its first bytes, and a server-made thumbnail for image outputs the worker
+ * sent none for. The assets are checked first, so a refused callback writes
+ * nothing; a finished job's late callback is not inspected at all.
+ */
+async function inspectOutputs(deps: Deps, body: CallbackBody): Promise<Map<string, Inspected>> {
+  const out = new Map<string, Inspected>();
+  if (!body.assets?.length) return out;
+  // Only the current attempt's outputs are looked at (a superseded attempt's callback changes nothing).
+  const [row] = await deps.db.select().from(jobs).where(eq(jobs.payloadId, body.job_id.toLowerCase()));
+  if (!row || TERMINAL_STATUSES.has(row.status)) return out;
+  const entry = CATALOG[row.jobType as JobType];
+  const assets = resolveAssets(row, body.assets);
+  await Promise.all(
+    assets.map(async (asset) => {
+      const head = await deps.storage.readHead(asset.bucket, asset.path, SNIFF_BYTES).catch(() => null);
+      const sniffed = head ? sniffContentType(head) : null;
+      // Only outputs that really are images are decoded; anything else keeps a null thumbnail at no cost.
+      const thumbnailPath =
+        entry.format === 'image' && asset.thumbnailPath === null && sniffed?.startsWith('image/')
+          ? await makeThumbnail(deps.storage, deps.logger, asset.bucket, asset.path)
+          : null;
+      const contentType = outputContentType(head, entry.format);
+      out.set(keyOf(asset), { contentType, thumbnailPath });
+    }),
+  );
+  return out;
 }

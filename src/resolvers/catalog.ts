@@ -109,8 +109,14 @@ export const CATALOG: Readonly<Record<JobType, JobTypeEntry>> = Object.freeze({
 
 export const QUEUES: readonly QueueName[] = ['sdxl_queue', 'wan_queue'];
 
-/** Every bucket the storage endpoints accept: one per job type plus the seed's two reference buckets. */
-export const BUCKETS: readonly string[] = [...JOB_TYPES, 'reference_images', 'workspace_assets'];
+/**
+ * The one bucket the fleet's second generation (worker-protocol §5) uploads
+ * every output to, at `<user_id>/<payload id>/<i>.<ext>`, whatever the job type.
+ */
+export const SECOND_GENERATION_BUCKET = 'workspace-temp';
+
+/** Every bucket the storage endpoints accept: one per job type, the second generation's output bucket and the seed's two reference buckets. */
+export const BUCKETS: readonly string[] = [...JOB_TYPES, SECOND_GENERATION_BUCKET, 'reference_images', 'workspace_assets'];
 
 export function isJobType(value: string): value is JobType {
   return Object.hasOwn(CATALOG, value);

@@ -17,6 +17,8 @@ export interface AssetRecord {
   bucket: string;
   path: string;
   contentType: string | null;
+  /** A small preview in the same bucket, when the worker uploaded one or the server made one. */
+  thumbnailPath: string | null;
 }
 
 /**
@@ -112,18 +114,47 @@ export async function loadAssets(db: DbOrTx, rows: JobRow[]): Promise<Map<string
   };
   if (imageJobs.length) {
     const imgs = await db
-      .select({ jobId: images.jobId, index: images.imageIndex, bucket: images.bucket, path: images.path })
+      .select({
+        jobId: images.jobId,
+        index: images.imageIndex,
+        bucket: images.bucket,
+        path: images.path,
+        contentType: images.contentType,
+        thumbnailPath: images.thumbnailPath,
+      })
       .from(images)
       .where(and(inArray(images.jobId, imageJobs), isNotNull(images.path)))
       .orderBy(asc(images.jobId), asc(images.imageIndex));
-    for (const i of imgs) push(i.jobId, { index: i.index, bucket: i.bucket, path: i.path!, contentType: contentTypeOf(i.path!) });
+    for (const i of imgs) {
+      push(i.jobId, {
+        index: i.index,
+        bucket: i.bucket,
+        path: i.path!,
+        contentType: i.contentType ?? contentTypeOf(i.path!),
+        thumbnailPath: i.thumbnailPath,
+      });
+    }
   }
   if (videoJobs.length) {
     const vids = await db
-      .select({ jobId: videos.jobId, bucket: videos.bucket, path: videos.path })
+      .select({
+        jobId: videos.jobId,
+        bucket: videos.bucket,
+        path: videos.path,
+        contentType: videos.contentType,
+        thumbnailPath: videos.thumbnailPath,
+      })
       .from(videos)
       .where(and(inArray(videos.jobId, videoJobs), isNotNull(videos.path)));
-    for (const v of vids) push(v.jobId, { index: 0, bucket: v.bucket, path: v.path!, contentType: contentTypeOf(v.path!) });
+    for (const v of vids) {
+      push(v.jobId, {
+        index: 0,
+        bucket: v.bucket,
+        path: v.path!,
+        contentType: v.contentType ?? contentTypeOf(v.path!),
+        thumbnailPath: v.thumbnailPath,
+      });
+    }
   }
   return out;
 }
@@ -137,7 +168,7 @@ export async function viewOf(db: DbOrTx, row: JobRow): Promise<JobView> {
   return (await viewsOf(db, [row]))[0];
 }
 
-
+/** For rows written before content types were stored: a guess from the extension. */
 const CONTENT_TYPES: Record<string, string> = {
   png: 'image/png',
   jpg: 'image/jpeg',

@@ -304,11 +304,19 @@ async function buildPayload(
     metadata.reference_type = imageRef.type;
     metadata.reference_strength = imageRef.strength;
   }
+  // Frame references under both generations' names: the first reads
+  // *_reference_image_url, the second *_reference_url (and ignores the former).
   for (const ref of input.references) {
-    if (ref.type === 'start_frame') metadata.start_reference_image_url = await fetchable(ref.url);
-    if (ref.type === 'end_frame') metadata.end_reference_image_url = await fetchable(ref.url);
+    if (ref.type === 'start_frame') metadata.start_reference_image_url = metadata.start_reference_url = await fetchable(ref.url);
+    if (ref.type === 'end_frame') metadata.end_reference_image_url = metadata.end_reference_url = await fetchable(ref.url);
     if (ref.type === 'start_frame' || ref.type === 'end_frame') metadata.reference_strength ??= ref.strength;
   }
+  // The second generation reads image-to-image strength as a denoise
+  // strength: how far the output may move away from the reference, the
+  // opposite of how strongly the reference holds (README, "Payload").
+  if (typeof metadata.reference_strength === 'number') metadata.denoise_strength = denoiseStrengthOf(metadata.reference_strength);
+  // Copy mode is never asked for through this API: always an ordinary generation.
+  metadata.exact_copy_mode = false;
   return {
     id: jobId,
     type: entry.jobType,
@@ -325,6 +333,11 @@ async function buildPayload(
     created_at: now.toISOString(),
     metadata,
   };
+}
+
+/** `1 - reference strength`, rounded to hundredths (reference 0.1..1.0 → denoise 0.9..0). */
+export function denoiseStrengthOf(referenceStrength: number): number {
+  return Math.round((1 - referenceStrength) * 100) / 100;
 }
 
 /** The seed's "Jobs Table" metadata keys. */

@@ -81,7 +81,7 @@ export async function syncWindow(deps: Deps, queue: string): Promise<WindowPass 
     const stale: string[] = [];
     for (const item of snapshot.items) {
       if (known.has(item) || strays.length + stale.length >= MAX_STRAYS) continue;
-      const payloadId = payloadIdOf(item);
+      const payloadId = payloadIdInItem(item);
       if (!payloadId) continue; // not one of ours
       const [current] = await tx.select({ id: jobs.id }).from(jobs).where(eq(jobs.payloadId, payloadId));
       if (current) {
@@ -145,7 +145,7 @@ async function unwindow(tx: Tx, id: string): Promise<void> {
   await tx.update(jobs).set({ dispatchedAt: null, dispatchEpoch: null }).where(eq(jobs.id, id));
 }
 
-function payloadIdOf(item: string): string | null {
+function payloadIdInItem(item: string): string | null {
   try {
     const id = (JSON.parse(item) as { id?: unknown }).id;
     return typeof id === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? id.toLowerCase() : null;

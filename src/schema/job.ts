@@ -15,6 +15,7 @@ import { JobStatusEnum, JobTypeEnum, MediaFormatEnum, QualityEnum, ReferenceType
 interface SignedAsset extends AssetRecord {
   url: string;
   expiresAt: Date;
+  thumbnailUrl: string | null;
 }
 
 const Reference = builder.objectRef<StoredReference>('Reference').implement({
@@ -33,6 +34,11 @@ const Asset = builder.objectRef<SignedAsset>('Asset').implement({
     url: t.exposeString('url', { description: 'Signed, expiring URL that downloads the bytes.' }),
     contentType: t.exposeString('contentType', { nullable: true }),
     expiresAt: t.field({ type: 'DateTime', resolve: (a) => a.expiresAt }),
+    thumbnailUrl: t.exposeString('thumbnailUrl', {
+      nullable: true,
+      description:
+        'Signed, expiring URL of a small preview (WebP or PNG), when the worker uploaded one or the server made one; null otherwise.',
+    }),
   }),
 });
 
@@ -68,7 +74,11 @@ export const Job = builder.objectType('Job', {
       resolve: (j, _args, ctx) => {
         const ttl = ctx.deps.settings.signedUrlTtl;
         return Promise.all(
-          j.assets.map(async (a) => ({ ...a, ...(await ctx.deps.storage.signedGetUrl(a.bucket, a.path, ttl)) })),
+          j.assets.map(async (a) => ({
+            ...a,
+            ...(await ctx.deps.storage.signedGetUrl(a.bucket, a.path, ttl)),
+            thumbnailUrl: a.thumbnailPath ? (await ctx.deps.storage.signedGetUrl(a.bucket, a.thumbnailPath, ttl)).url : null,
+          })),
         );
       },
     }),

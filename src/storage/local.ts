@@ -140,6 +140,24 @@ export function createLocalStorage(opts: LocalStorageOptions): LocalStorage {
     return { body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), contentType: await readContentType(meta) };
   }
 
+  async function readHead(bucket: string, path: string, length: number): Promise<Uint8Array | null> {
+    const { data } = locate(bucket, path);
+    let handle;
+    try {
+      handle = await open(data, 'r');
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+    try {
+      const buffer = Buffer.alloc(Math.max(0, length));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      return new Uint8Array(buffer.buffer, buffer.byteOffset, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+
   async function readContentType(meta: string): Promise<string | null> {
     try {
       const parsed = JSON.parse(await readFile(meta, 'utf8')) as { contentType?: unknown };
@@ -288,6 +306,7 @@ export function createLocalStorage(opts: LocalStorageOptions): LocalStorage {
     kind: 'local',
     put,
     get,
+    readHead,
     exists,
     delete: del,
     signedGetUrl: async (bucket, path, ttlSeconds) => makeSignedUrl('GET', bucket, path, ttlSeconds, ''),

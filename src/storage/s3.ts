@@ -112,6 +112,23 @@ export function createS3Storage(opts: S3StorageOptions): Storage {
     }
   }
 
+  async function readHead(bucket: string, path: string, length: number): Promise<Uint8Array | null> {
+    try {
+      // A ranged GET: sniffing a video's type must not download the video.
+      const out = await client.send(
+        new GetObjectCommand({ Bucket, Key: keyOf(bucket, path), Range: `bytes=0-${Math.max(0, length - 1)}` }),
+      );
+      const body = out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
+      // A store that ignores Range sends everything; keep the promise of at most `length` bytes.
+      return body.subarray(0, length);
+    } catch (err) {
+      // 416: the object is empty, so no byte range can be satisfied.
+      if (statusOf(err) === 416) return new Uint8Array(0);
+      if (statusOf(err) === 404) return null;
+      throw err;
+    }
+  }
+
   async function del(bucket: string, path: string): Promise<void> {
     // S3 answers 204 for absent keys too, so this is idempotent as is.
     await client.send(new DeleteObjectCommand({ Bucket, Key: keyOf(bucket, path) }));
@@ -187,6 +204,7 @@ export function createS3Storage(opts: S3StorageOptions): Storage {
     kind: 's3',
     put,
     get,
+    readHead,
     exists,
     delete: del,
     signedGetUrl,

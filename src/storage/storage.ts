@@ -28,6 +28,8 @@ export interface Storage {
   /** Throws `ObjectExistsError` when the object exists and `upsert` is false (the default, as in Supabase). */
   put(bucket: string, path: string, body: Uint8Array, opts?: { contentType?: string; upsert?: boolean }): Promise<void>;
   get(bucket: string, path: string): Promise<StoredObject | null>;
+  /** The first `length` bytes of the object (fewer when it is shorter), or null when it does not exist. */
+  readHead(bucket: string, path: string, length: number): Promise<Uint8Array | null>;
   exists(bucket: string, path: string): Promise<boolean>;
   delete(bucket: string, path: string): Promise<void>;
   /** A URL that downloads the object until `expiresAt`, without any other credentials. */

@@ -276,6 +276,9 @@ describe('POST /functions/v1/queue-job: the seed request and response', () => {
       reference_image_url: 'https://93.184.215.14/reference.jpg',
       reference_type: 'style',
       reference_strength: 0.5,
+      // The second fleet generation's names for the same request.
+      denoise_strength: 0.5,
+      exact_copy_mode: false,
     });
   });
 
@@ -321,6 +324,11 @@ describe('POST /functions/v1/queue-job: the seed request and response', () => {
       start_reference_image_url: 'https://93.184.215.14/first.png',
       end_reference_image_url: 'https://93.184.215.14/last.png',
       reference_strength: 0.8,
+      // The second fleet generation's names for the same request.
+      start_reference_url: 'https://93.184.215.14/first.png',
+      end_reference_url: 'https://93.184.215.14/last.png',
+      denoise_strength: 0.2,
+      exact_copy_mode: false,
     });
   });
 });

@@ -163,7 +163,7 @@ describe('PostgreSQL goes away while workers pop', () => {
     const jobOf = new Map<string, string>();
     let attemptRows: unknown[] = [];
     try {
-      attemptRows = await db`select id, job_id, number, via, outcome, taken_at, ended_at from job_attempts order by job_id, number`;
+      attemptRows = [...(await db`select id, job_id, number, via, outcome, taken_at, ended_at from job_attempts order by job_id, number`)];
       for (const a of await db`select id, job_id from job_attempts`) jobOf.set(a.id, a.job_id);
     } finally {
       await db.end();

@@ -383,4 +383,69 @@ describe('simulator worker', () => {
       }),
     ).toThrow(/supabaseUrl.*speed.*failRate.*gpu_queue/);
   });
+
+  it('SIM_GENERATION 2: raw uploads with x-upsert into workspace-temp, a thumbnail beside each, asset objects', async () => {
+    await start({ generation: 2 });
+    fake.lpush('sdxl_queue', {
+      id: 'job-2s',
+      type: 'sdxl_image_fast',
+      prompt: 'p',
+      user_id: 'user-1',
+      config: { num_images: 3, size: '64*48', seed: 5, expected_time: 3 },
+    });
+    fake.lpush('wan_queue', {
+      id: 'job-2w',
+      type: 'image_fast',
+      prompt: 'p',
+      user_id: 'user-2',
+      video_id: 'vid-9',
+      config: { size: '32*64', expected_time: 3 },
+      metadata: { start_reference_url: 'http://127.0.0.1:1/first.png', start_reference_image_url: 'http://127.0.0.1:1/ignored.png' },
+    });
+    await waitFor(() => fake.finished('job-2s') && fake.finished('job-2w'), 'both second-generation jobs');
+
+    for (const u of fake.uploads) {
+      expect(u.headers['x-upsert']).toBe('true');
+      expect(String(u.headers['content-type'])).not.toMatch(/multipart/);
+    }
+    const paths = fake.uploads.map((u) => [u.path.replace('/supa/storage/v1/object/', ''), u.headers['content-type']]);
+    expect(paths.filter(([p]) => String(p).includes('job-2s'))).toEqual([
+      ['workspace-temp/user-1/job-2s/0.png', 'image/png'],
+      ['workspace-temp/user-1/job-2s/0.thumb.webp', 'image/webp'],
+      ['workspace-temp/user-1/job-2s/1.png', 'image/png'],
+      ['workspace-temp/user-1/job-2s/1.thumb.webp', 'image/webp'],
+      ['workspace-temp/user-1/job-2s/2.png', 'image/png'],
+      ['workspace-temp/user-1/job-2s/2.thumb.webp', 'image/webp'],
+    ]);
+    // The WAN worker names even an image 0.mp4 and labels it video/mp4; the bytes are a PNG.
+    expect(paths.filter(([p]) => String(p).includes('job-2w'))).toEqual([
+      ['workspace-temp/user-2/job-2w/0.mp4', 'video/mp4'],
+      ['workspace-temp/user-2/job-2w/0.thumb.webp', 'image/webp'],
+    ]);
+    const wanImage = fake.uploads.find((u) => u.path.endsWith('job-2w/0.mp4'))!;
+    expect(PNG.sync.read(wanImage.body).width).toBe(32);
+    const thumb = fake.uploads.find((u) => u.path.endsWith('job-2s/0.thumb.webp'))!;
+    expect(thumb.body.subarray(8, 12).toString('latin1')).toBe('WEBP');
+
+    const sdxlDone = fake.callbacksFor('job-2s').at(-1)! as unknown as Record<string, any>;
+    expect(sdxlDone.status).toBe('completed');
+    expect(sdxlDone.assets).toEqual(
+      [0, 1, 2].map((i) => ({
+        type: 'image',
+        url: `user-1/job-2s/${i}.png`,
+        thumbnail_url: `user-1/job-2s/${i}.thumb.webp`,
+        metadata: expect.objectContaining({ seed: 5, asset_index: i, width: 64, height: 48 }),
+      })),
+    );
+    expect(sdxlDone.enhancedPrompt).toBeUndefined();
+    const wanDone = fake.callbacksFor('job-2w').at(-1)! as unknown as Record<string, any>;
+    expect(wanDone.assets).toEqual([
+      { type: 'image', url: 'user-2/job-2w/0.mp4', thumbnail_url: 'user-2/job-2w/0.thumb.webp', metadata: expect.any(Object) },
+    ]);
+    // The WAN worker reports no seed.
+    expect(wanDone.metadata).toEqual({ generation_time: expect.any(Number) });
+    // It reads the second generation's frame reference name, not the first's.
+    expect(logs.some((l) => l.includes('start_reference_url not usable'))).toBe(true);
+    expect(logs.some((l) => l.includes('start_reference_image_url'))).toBe(false);
+  });
 });
