@@ -18,6 +18,7 @@ import { coldStartPhase } from './phases/coldstart.js';
 import { pickupPhase } from './phases/pickup.js';
 import { queuePhase } from './phases/queue.js';
 import { scalePhase } from './phases/scale.js';
+import { webhookPhase } from './phases/webhooks.js';
 
 const HELP = `npm run bench -- [flags]
 
@@ -35,6 +36,8 @@ const HELP = `npm run bench -- [flags]
   --pickup-samples N      jobs per pickup measurement (default 50)
   --poll-interval MS      /rpop poll interval after an empty answer (default 100)
   --cold-runs N           cold starts on existing data (default 3)
+  --webhook-jobs N        webhooked jobs completed in the webhook measurement (default 1000)
+  --webhook-rate N        their completed callbacks per second (default 50)
   --no-first-boot         skip the first-boot (empty DATA_DIR) cold start
   --cpu-prof DIR          run measured servers under node --cpu-prof, profiles into DIR
   --baseline-variants L   also measure these baseline variants (experiment): transaction
@@ -111,6 +114,8 @@ function parseArgs(argv: string[]): Options {
     pickupSamples: num('pickup-samples', smoke ? 8 : 50),
     pollIntervalMs: num('poll-interval', smoke ? 50 : 100),
     coldRuns: num('cold-runs', smoke ? 1 : 3),
+    webhookJobs: num('webhook-jobs', smoke ? 40 : 1000),
+    webhookRate: num('webhook-rate', 50),
     coldFirstBoot: !bool('no-first-boot') && !smoke,
     cpuProf: prof ? resolve(ROOT, prof) : null,
     maxMinutes: num('max-minutes', smoke ? 4 : 15),
@@ -242,6 +247,7 @@ async function main(): Promise<number> {
         await shared?.close();
       }
     }
+    if (opts.only.has('webhooks')) for (const name of opts.backends) await phase(name, 'webhooks', () => webhookPhase(ctx, name));
     if (opts.only.has('coldstart')) for (const name of opts.backends) await phase(name, 'coldstart', () => coldStartPhase(ctx, name));
     for (const name of opts.backends) {
       const b = results.backends[name];

@@ -25,6 +25,11 @@ import { schema } from './schema/index.js';
 import { createLocalStorage, type LocalStorage } from './storage/local.js';
 import { createS3Storage } from './storage/s3.js';
 import type { Storage } from './storage/storage.js';
+import { systemLookup, type Lookup } from './webhooks/addresses.js';
+import { createWebhookDispatcher } from './webhooks/dispatcher.js';
+import { createWebhookMetrics } from './webhooks/metrics.js';
+import { createSender } from './webhooks/sender.js';
+import { createJobRenderer } from './schema/render.js';
 
 export interface App {
   /** Fetch-API entry: tests may call it without opening a port. */
@@ -40,6 +45,8 @@ export interface App {
 
 export interface CreateAppOptions {
   logger?: Logger;
+  /** How webhook hosts are resolved (default: the system resolver). */
+  webhookLookup?: Lookup;
 }
 
 /**
@@ -108,6 +115,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         allowPrivateReferences: config.referenceAllowPrivate,
       },
       scheduler: NO_SCHEDULER,
+      webhookPolicy: { allowPrivate: config.webhooks.allowPrivate, lookup: opts.webhookLookup ?? systemLookup },
     };
 
     const scheduler = startScheduler(deps);
@@ -116,6 +124,22 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     registerQueueGauges(deps);
     const sweeper = startSweeper(deps, config.sweepIntervalMs);
     closers.push(() => sweeper.close());
+
+    const sender = createSender({ ...deps.webhookPolicy, timeoutMs: config.webhooks.timeoutMs });
+    closers.push(async () => sender.close());
+    const webhooks = createWebhookDispatcher({
+      db: dbHandle.db,
+      listen: (channel, onNotify) => dbHandle.listen(channel, onNotify),
+      sender,
+      render: createJobRenderer((job) => ({ deps, principal: { kind: 'user', id: job.userId, admin: false } })),
+      logger,
+      metrics: createWebhookMetrics(deps.metrics),
+      retryBaseSeconds: config.webhooks.retryBaseSeconds,
+      pollMs: config.sweepIntervalMs,
+      // Longer than any send may take, so a live dispatcher never loses its claim; short enough that a dead one's return soon.
+      leaseMs: config.webhooks.timeoutMs * 2 + 5000,
+    });
+    closers.push(() => webhooks.close());
 
     const worker = workerRoutes({ deps, auth, maxUploadBytes: config.maxUploadBytes, logger, callbackHmacSecret: config.callbackHmacSecret });
     const ready = () =>

@@ -59,6 +59,12 @@ const EnvSchema = z.object({
     }, 'not a valid regular expression'),
   /** Jobs kept in each Redis list for workers that RPOP Redis directly (0: none; they must use /rpop). */
   QUEUE_WINDOW_SIZE: intFrom(4, 0, 1000),
+  /** Allow webhook URLs on loopback/private addresses, and plain http (development and tests only). */
+  WEBHOOK_ALLOW_PRIVATE: bool,
+  /** First retry delay of a failed webhook delivery, in seconds (fractions allowed); each later one doubles. */
+  WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(86_400).default(10),
+  /** Seconds a webhook receiver has to answer. */
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(10),
   /** Key of the optional `X-Callback-Signature` HMAC on job callbacks; unset → the header is ignored. */
   CALLBACK_HMAC_SECRET: optionalString,
   /** Accept reference URLs resolving to loopback, private or link-local addresses (development and tests only). */
@@ -90,6 +96,7 @@ export type Config = {
   maxAttempts: number;
   transientErrorPattern: RegExp;
   queueWindowSize: number;
+  webhooks: { allowPrivate: boolean; retryBaseSeconds: number; timeoutMs: number };
   /** When set, a job callback that carries `X-Callback-Signature` must carry the right one. */
   callbackHmacSecret?: string;
   referenceAllowPrivate: boolean;
@@ -148,6 +155,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxAttempts: e.MAX_ATTEMPTS,
     transientErrorPattern: new RegExp(e.TRANSIENT_ERROR_PATTERN, 'i'),
     queueWindowSize: e.QUEUE_WINDOW_SIZE,
+    webhooks: {
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+      retryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS,
+      timeoutMs: Math.round(e.WEBHOOK_TIMEOUT_SECONDS * 1000),
+    },
     callbackHmacSecret: e.CALLBACK_HMAC_SECRET,
     referenceAllowPrivate: e.REFERENCE_ALLOW_PRIVATE,
     embedded,

@@ -22,6 +22,9 @@ export interface Options {
   pickupSamples: number;
   pollIntervalMs: number;
   coldRuns: number;
+  /** Webhooked jobs completed in the webhook measurement, and callbacks per second. */
+  webhookJobs: number;
+  webhookRate: number;
   coldFirstBoot: boolean;
   cpuProf: string | null;
   maxMinutes: number;
@@ -33,7 +36,7 @@ export interface Options {
   redisUrl: string;
 }
 
-export const PHASES = ['queue', 'baseline', 'callbacks', 'scale', 'pickup', 'coldstart'] as const;
+export const PHASES = ['queue', 'baseline', 'callbacks', 'scale', 'pickup', 'coldstart', 'webhooks'] as const;
 export type PhaseName = (typeof PHASES)[number];
 
 export interface Ctx {

@@ -4,6 +4,7 @@ import type { ColdStartResult } from '../phases/coldstart.js';
 import type { PickupPhaseResult, PickupResult } from '../phases/pickup.js';
 import type { QueuePhaseResult, TargetResult } from '../phases/queue.js';
 import type { ScalePhaseResult } from '../phases/scale.js';
+import type { WebhookPhaseResult } from '../phases/webhooks.js';
 import type { BackendName } from './backends.js';
 import type { Options } from './context.js';
 
@@ -15,6 +16,7 @@ export interface BackendResults {
   scale?: ScalePhaseResult | Failed;
   pickup?: PickupPhaseResult | Failed;
   coldstart?: ColdStartResult | Failed;
+  webhooks?: WebhookPhaseResult | Failed;
 }
 
 export interface Target {
@@ -108,6 +110,16 @@ export function evaluateTargets(r: Results): Target[] {
         target: '≥ 20,000 idle subscriptions in one process within 1 GB RSS',
         measured: `${m.subscriptions} subscriptions on ${m.connections} connections, RSS ${m.rssMB} MB (${m.perSubKB} KB each)`,
         met: m.subscriptions >= 20_000 ? m.rssMB <= 1024 : null,
+      });
+    }
+    const wh = ok<WebhookPhaseResult>(b.webhooks);
+    if (wh) {
+      out.push({
+        id: 'webhook-latency',
+        backend: name,
+        target: 'completed callback → webhook receiver first byte p99 ≤ 100 ms, 1,000 webhooked jobs completing at 50/s; 0 lost',
+        measured: `p99 ${wh.latencyMs.p99} ms (p50 ${wh.latencyMs.p50}) over ${wh.jobs} jobs at ${wh.achievedRate}/s; ${wh.lost} lost, ${wh.duplicates} duplicated`,
+        met: wh.jobs >= 1000 && wh.rate >= 50 ? wh.latencyMs.p99 <= 100 && wh.lost === 0 : null,
       });
     }
     const cs = ok<ColdStartResult>(b.coldstart);
@@ -254,6 +266,20 @@ function sections(r: Results): Section[] {
       }
     }
   }
+  for (const [name, b] of Object.entries(r.backends) as Array<[BackendName, BackendResults]>) {
+    const w = b.webhooks;
+    if (!w) continue;
+    if ('error' in w) {
+      out.push({ title: `7. completed callback → webhook receiver (${name})`, head: ['error'], rows: [[w.error]], notes: [] });
+      continue;
+    }
+    out.push({
+      title: `7. completed callback → webhook receiver (${name})`,
+      head: ['jobs', 'rate, /s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'lost', 'duplicated', 'callback HTTP p99 ms', 'load avg'],
+      rows: [[w.jobs, w.achievedRate, w.latencyMs.p50, w.latencyMs.p95, w.latencyMs.p99, w.latencyMs.max, w.lost, w.duplicates, w.callbackHttpMs.p99, w.loadAvg1]],
+      notes: w.callbackErrors ? [`${w.callbackErrors} callbacks failed`] : [],
+    });
+  }
   return out;
 }
 
@@ -324,6 +350,7 @@ export function markdown(r: Results, existingPath: string, resultsPath: string):
     '4. **Idle subscriptions**: connections opened in steps (one subscription each, alternating `jobUpdated` on a pool of jobs and `myJobUpdates` of a fresh user), VmRSS of the server read from `/proc/<pid>/status` after the server goes idle. Beyond the server\'s open-files limit, further steps add a second subscription on connections already open.',
     '5. **Pickup**: one job at a time with random gaps; time from the client receiving queueJob\'s answer to the worker process holding the payload, via `/rpop` polling (at once again after a hit, the poll interval after a miss; the real fleet waits ~2 s, which adds ~1 s on average) and via a direct Redis `BRPOP`. Negative values: the worker had it before the client had its answer.',
     '6. **Cold start**: `spawn()` of the production command `node dist/server.js` (compiled by `npm run build`, run before timing) until the first `GET /health` 200, polled every 5 ms; then until `GET /ready` 200 (the server listens, and answers /health, before its app has started: /ready is when it can serve), and until a first queueJob sent right then is answered. The first boot starts on an empty DATA_DIR, which the server fills from the initialised PGlite template the build caches; PGlite\'s own initialisation without it is timed apart.',
+    '7. **Webhooks**: N users each queue one `sdxl_image_fast` job with a `webhook` to a node:http receiver on loopback in the bench process (`WEBHOOK_ALLOW_PRIVATE=true`); the bench then sends their `completed` callbacks open-loop at the given rate and records, per job, the time just before the callback left and the time the receiver\'s server saw the delivery\'s request (headers parsed). Lost = jobs whose delivery never arrived within 30 s of the last callback.',
     '',
     ANALYSIS_MARKER,
     kept ?? '\n## Analysis\n\n(none yet)\n',

@@ -21,6 +21,8 @@ export interface DbHandle {
   db: Db;
   kind: 'pglite' | 'postgres';
   ping(): Promise<void>;
+  /** LISTENs on a channel (notifications arrive after the notifying transaction commits); resolves to the unlisten function. */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export async function createDb(opts: CreateDbOptions): Promise<DbHandle> {
     async ping() {
       await client.query('select 1');
     },
+    listen: (channel, onNotify) => client.listen(channel, onNotify),
     async close() {
       await client.close();
     },
@@ -99,6 +102,11 @@ async function createPostgres(url: string, opts: CreateDbOptions): Promise<DbHan
     kind: 'postgres',
     async ping() {
       await db.execute(sql`select 1`);
+    },
+    async listen(channel, onNotify) {
+      // postgres.js gives LISTEN a connection of its own and re-listens after a reconnect.
+      const { unlisten } = await client.listen(channel, onNotify);
+      return unlisten;
     },
     async close() {
       await client.end({ timeout: 5 });

@@ -88,6 +88,10 @@ export const jobs = pgTable(
     pickedAt: ts('picked_at'),
     /** The current attempt's last sign of life: taken, or a processing callback. Abandoned past expected time + JOB_TIMEOUT_GRACE. */
     lastSeenAt: ts('last_seen_at'),
+    /** Where signed event POSTs about this job go (null: none); kept when the job is retried. */
+    webhook: text('webhook'),
+    /** The job statuses (`WebhookEvent`s) sent to `webhook`. */
+    webhookEvents: jsonb('webhook_events').$type<string[]>(),
     createdAt: ts('created_at').notNull().defaultNow(),
     startedAt: ts('started_at'),
     completedAt: ts('completed_at'),
@@ -198,7 +202,59 @@ export const usageLogs = pgTable(
   (t) => [index('usage_logs_user_idx').on(t.userId, t.createdAt)],
 );
 
+/** One Standard Webhooks signing secret (`whsec_…`) per user; replaced, never kept, on rotation. */
+export const webhookSecrets = pgTable('webhook_secrets', {
+  userId: uuid('user_id').primaryKey(),
+  secret: text('secret').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+/**
+ * The webhook outbox. A row is written by the `jobs_webhook_events` trigger
+ * (see drizzle/) in the very transaction that changes a subscribed job's
+ * status, so no job change can commit without its delivery, whichever code
+ * path made it. Dispatchers on any instance claim due rows with a lease.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    /** Also the `webhook-id` header: stable across retries and redeliveries. */
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** Event order: deliveries of one job are sent strictly in this order. */
+    seq: bigint('seq', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
+    jobId: uuid('job_id')
+      .notNull()
+      .references(() => jobs.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id').notNull(),
+    event: text('event').notNull(),
+    url: text('url').notNull(),
+    /** The job row as the event left it (to_jsonb, minus the worker payload): the body shows the job at the event, not later. */
+    job: jsonb('job').$type<Record<string, unknown>>().notNull(),
+    /** pending, delivered or failed. */
+    status: text('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    /** Attempts in the current retry schedule; a redelivery starts a new one. */
+    cycleAttempts: integer('cycle_attempts').notNull().default(0),
+    responseStatus: integer('response_status'),
+    /** Why the last attempt failed, for people: never holds the URL's path or query, nor secrets. */
+    lastError: text('last_error'),
+    lastAttemptAt: ts('last_attempt_at'),
+    nextAttemptAt: ts('next_attempt_at'),
+    /** A dispatcher holds the row until then (longer than a send may take); a crashed one's rows come back. */
+    leaseUntil: ts('lease_until'),
+    /** Whose lease it is: a finished send records its result only while its lease is still the current one. */
+    leaseToken: uuid('lease_token'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    deliveredAt: ts('delivered_at'),
+  },
+  (t) => [
+    index('webhook_deliveries_job_idx').on(t.jobId, t.seq),
+    index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+  ],
+);
+
 export type JobRow = typeof jobs.$inferSelect;
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type ImageRow = typeof images.$inferSelect;
 export type VideoRow = typeof videos.$inferSelect;
 export type AttemptRow = typeof attempts.$inferSelect;

@@ -81,6 +81,8 @@ const SEED_FIELDS: Record<string, string> = {
   numImages: 'metadata.num_images',
   seed: 'metadata.seed',
   idempotencyKey: 'Idempotency-Key',
+  webhook: 'webhook',
+  webhookEvents: 'webhook_events',
 };
 
 /** Where each reference of the request came from, to name it in errors. */
@@ -276,8 +278,9 @@ const given = (v: unknown) => v !== undefined && v !== null;
  * ranges, prices) is queueJob's. The client's `metadata.credits` is ignored:
  * the price comes from the catalog. Beyond the seed's keys it also takes a
  * top-level `prompt` when `metadata.prompt` is absent, the WAN fleet's
- * `metadata.start_reference_image_url`/`end_reference_image_url`, and an
- * `Idempotency-Key` header.
+ * `metadata.start_reference_image_url`/`end_reference_image_url`, an
+ * `Idempotency-Key` header, and `webhook` / `webhook_events` (as queueJob's
+ * `webhook` / `webhookEvents`).
  */
 export function toQueueJobRequest(
   body: unknown,
@@ -295,6 +298,10 @@ export function toQueueJobRequest(
   const meta: Record<string, unknown> = isRecord(body.metadata) ? body.metadata : {};
   for (const key of ['projectId', 'videoId', 'imageId'] as const) {
     if (given(body[key]) && typeof body[key] !== 'string') throw new RequestShapeError(`${key} must be a string.`, key);
+  }
+  if (given(body.webhook) && typeof body.webhook !== 'string') throw new RequestShapeError('webhook must be a string (an https URL).', 'webhook');
+  if (given(body.webhook_events) && (!Array.isArray(body.webhook_events) || body.webhook_events.some((e) => typeof e !== 'string'))) {
+    throw new RequestShapeError('webhook_events must be an array of event names: processing, completed, failed, cancelled.', 'webhook_events');
   }
   for (const key of ['reference_image_url', 'reference_type', 'start_reference_image_url', 'end_reference_image_url']) {
     if (given(meta[key]) && typeof meta[key] !== 'string') {
@@ -341,6 +348,8 @@ export function toQueueJobRequest(
     videoId: given(body.videoId) ? (body.videoId as string) : null,
     imageId: given(body.imageId) ? (body.imageId as string) : null,
     idempotencyKey,
+    webhook: given(body.webhook) ? (body.webhook as string) : null,
+    webhookEvents: given(body.webhook_events) ? (body.webhook_events as string[]) : null,
   };
   return { req, refs };
 }

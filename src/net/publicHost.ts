@@ -57,6 +57,11 @@ export async function checkPublicHost(hostname: string): Promise<HostCheck> {
   return { ok: true, addresses };
 }
 
+/** True for a globally routable unicast address (the rule checkPublicHost applies to each answer). */
+export function isPublicAddress(address: string): boolean {
+  return ipaddr.isValid(address) && rangeOf(address) === 'unicast';
+}
+
 function rangeOf(address: string): string {
   let parsed = ipaddr.parse(address);
   if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {

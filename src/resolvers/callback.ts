@@ -10,7 +10,7 @@ import { TERMINAL_STATUSES, viewOf, type JobView } from './jobView.js';
 import { publishJob } from './publish.js';
 import { outputContentType, resolveAssets, type CallbackAsset, type ResolvedAsset } from './outputs.js';
 import { endWithRefund } from './refund.js';
-import { makeThumbnail } from './thumbnails.js';
+import { makeThumbnail, makeVideoPoster } from './thumbnails.js';
 import { sql } from 'drizzle-orm';
 
 /** A second-generation asset (worker-protocol §5). */
@@ -298,11 +298,16 @@ async function inspectOutputs(deps: Deps, body: CallbackBody): Promise<Map<strin
     assets.map(async (asset) => {
       const head = await deps.storage.readHead(asset.bucket, asset.path, SNIFF_BYTES).catch(() => null);
       const sniffed = head ? sniffContentType(head) : null;
-      // Only outputs that really are images are decoded; anything else keeps a null thumbnail at no cost.
-      const thumbnailPath =
-        entry.format === 'image' && asset.thumbnailPath === null && sniffed?.startsWith('image/')
+      // Only outputs whose bytes really are an image or a video are decoded;
+      // anything else keeps a null thumbnail at no cost.
+      const wanted = asset.thumbnailPath === null && sniffed !== null;
+      const thumbnailPath = !wanted
+        ? null
+        : entry.format === 'image' && sniffed.startsWith('image/')
           ? await makeThumbnail(deps.storage, deps.logger, asset.bucket, asset.path)
-          : null;
+          : entry.format === 'video' && sniffed.startsWith('video/')
+            ? await makeVideoPoster(deps.storage, deps.logger, asset.bucket, asset.path)
+            : null;
       const contentType = outputContentType(head, entry.format);
       out.set(keyOf(asset), { contentType, thumbnailPath });
     }),

@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics/registry.js';
 import type { EventBus } from '../pubsub/events.js';
 import type { WorkerQueue } from '../pubsub/queue.js';
 import type { Storage } from '../storage/storage.js';
+import type { UrlPolicy } from '../webhooks/addresses.js';
 
 export interface SchedulerHooks {
   /** Something changed in `queue` (a job queued, taken, re-queued, cancelled): refill its window soon, refresh positions. */
@@ -46,4 +47,6 @@ export interface Deps {
    * it started; no-ops until then, and in tests that drive the domain alone.
    */
   scheduler: SchedulerHooks;
+  /** Which webhook URLs are allowed (WEBHOOK_ALLOW_PRIVATE) and how their hosts are resolved. */
+  webhookPolicy: UrlPolicy;
 }

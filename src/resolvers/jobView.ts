@@ -48,6 +48,8 @@ export interface JobView {
   assets: AssetRecord[];
   metadata: Record<string, unknown>;
   projectId: string | null;
+  webhook: string | null;
+  webhookEvents: string[] | null;
   version: number;
   /** Hand-outs to workers so far, and the most allowed. */
   attempts: number;
@@ -91,6 +93,8 @@ export function toView(row: JobRow, assets: AssetRecord[]): JobView {
     assets,
     metadata: row.metadata,
     projectId: row.projectId,
+    webhook: row.webhook,
+    webhookEvents: row.webhook ? row.webhookEvents : null,
     version: row.version,
     attempts: row.attempts,
     maxAttempts: row.maxAttempts,

@@ -12,6 +12,7 @@ import { checkPublicHost } from '../net/publicHost.js';
 import { buildNegativePrompt } from './negativePrompt.js';
 import { publishJob } from './publish.js';
 import { waitingCount } from './fairOrder.js';
+import { checkWebhookRequest } from './webhooks.js';
 import { REFERENCE_BUCKET, validateJobRequest, type QueueJobRequest, type ValidJobRequest } from './validateJob.js';
 
 /** The seed edge function's version, kept in metadata so seed-era reports can tell rows apart. */
@@ -33,6 +34,7 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
   const input = validateJobRequest(req, userId);
   const policy = checkContentPolicy(input.prompt);
   if (!policy.allowed) throw new DomainError('CONTENT_POLICY', policy.reason, { rule: policy.rule });
+  const { webhook, webhookEvents } = await checkWebhookRequest(deps, req);
 
   for (const [i, ref] of input.references.entries()) {
     if (!ref.url.startsWith(`${REFERENCE_BUCKET}/`)) {
@@ -83,6 +85,8 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
     queuedAt: now,
     payloadId: jobId,
     maxAttempts: deps.settings.maxAttempts,
+    webhook,
+    webhookEvents,
     createdAt: now,
     updatedAt: now,
   } satisfies typeof jobs.$inferInsert;

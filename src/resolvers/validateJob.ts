@@ -21,6 +21,9 @@ export interface QueueJobRequest {
   videoId?: string | null;
   imageId?: string | null;
   idempotencyKey?: string | null;
+  /** Checked by queueJob (it needs the network): see resolvers/webhooks.ts. */
+  webhook?: string | null;
+  webhookEvents?: string[] | null;
 }
 
 export interface ValidJobRequest {

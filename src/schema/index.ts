@@ -6,5 +6,6 @@ import './schedule.js';
 import './jobType.js';
 import './viewer.js';
 import './reference.js';
+import './webhook.js';
 
 export const schema = builder.toSchema({ sortSchema: false });

@@ -10,7 +10,7 @@ import type { StoredReference } from '../db/schema.js';
 import type { EventSubscription } from '../pubsub/events.js';
 import { requireUser } from './auth.js';
 import { builder } from './builder.js';
-import { JobStatusEnum, JobTypeEnum, MediaFormatEnum, QualityEnum, ReferenceTypeEnum } from './enums.js';
+import { JobStatusEnum, JobTypeEnum, MediaFormatEnum, QualityEnum, ReferenceTypeEnum, WebhookEventEnum } from './enums.js';
 
 interface SignedAsset extends AssetRecord {
   url: string;
@@ -132,6 +132,13 @@ const QueueJobInput = builder.inputType('QueueJobInput', {
     projectId: t.id(),
     idempotencyKey: t.string({
       description: 'Repeating a queueJob with the same key (per user) returns the first job instead of creating another.',
+    }),
+    webhook: t.string({
+      description: 'https URL (http allowed where the deployment allows it) that receives signed POSTs about this job.',
+    }),
+    webhookEvents: t.field({
+      type: [WebhookEventEnum],
+      description: 'Events to send to `webhook`; default: completed, failed, cancelled.',
     }),
   }),
 });

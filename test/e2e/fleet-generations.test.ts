@@ -3,6 +3,7 @@ import { asc, eq } from 'drizzle-orm';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signCallback } from '../../src/auth/callbackSignature.js';
+import { renderPlaceholderMp4 } from '../../sim/video.js';
 import { images, jobs, usageLogs, users, videos } from '../../src/db/schema.js';
 import { fleet, gql, newUser, startTestServer, type TestServer, type TestUser } from '../helpers/app.js';
 
@@ -157,10 +158,10 @@ describe('first generation (paths in the job type bucket)', () => {
     expect(rows.map((r) => [r.bucket, r.thumbnailPath])).toEqual(paths.map((p) => ['sdxl_image_fast', p.replace(/\.png$/, '.thumb.webp')]));
   });
 
-  it('WAN video: multipart upload, one string asset; no thumbnail', async () => {
+  it('WAN video: multipart upload, one string asset; the server makes a poster-frame thumbnail', async () => {
     const user = await newUser(server);
     const payload = await take(user, { jobType: 'video_fast', prompt: 'gen1 wan video' });
-    const bytes = mp4();
+    const bytes = await renderPlaceholderMp4({ width: 64, height: 112, frames: 3, prompt: 'p', seed: 1 });
     const path = `${payload.user_id}/${payload.video_id}.mp4`;
     expect((await worker.uploadMultipart(payload.type, path, bytes, 'video/mp4')).status).toBe(200);
     expect((await worker.callback({ job_id: payload.id, status: 'completed', assets: [path], error_message: null })).status).toBe(200);
@@ -168,7 +169,21 @@ describe('first generation (paths in the job type bucket)', () => {
     const job = await getJob(user, payload.id);
     expect(job.status).toBe('completed');
     expect(job.assets).toHaveLength(1);
-    expect(job.assets[0]).toMatchObject({ bucket: 'video_fast', path, contentType: 'video/mp4', thumbnailUrl: null });
+    expect(job.assets[0]).toMatchObject({ bucket: 'video_fast', path, contentType: 'video/mp4' });
+    await expectDownload(job.assets[0].url, bytes, 'video/mp4');
+    await expectServerThumbnail(job.assets[0].thumbnailUrl, { width: 64, height: 112 });
+  });
+
+  it('WAN video that ffmpeg cannot read: completed, thumbnailUrl null', async () => {
+    const user = await newUser(server);
+    const payload = await take(user, { jobType: 'video_fast', prompt: 'gen1 unreadable video' });
+    const bytes = mp4(); // an ftyp box and noise: an MP4 by its first bytes, nothing to decode
+    const path = `${payload.user_id}/${payload.video_id}.mp4`;
+    expect((await worker.uploadMultipart(payload.type, path, bytes, 'video/mp4')).status).toBe(200);
+    expect((await worker.callback({ job_id: payload.id, status: 'completed', assets: [path] })).status).toBe(200);
+    const job = await getJob(user, payload.id);
+    expect(job.status).toBe('completed');
+    expect(job.assets[0]).toMatchObject({ contentType: 'video/mp4', thumbnailUrl: null });
     await expectDownload(job.assets[0].url, bytes, 'video/mp4');
   });
 

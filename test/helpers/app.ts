@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import WebSocket from 'ws';
-import { createApp, type App } from '../../src/app.js';
+import { createApp, type App, type CreateAppOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { listen, type Listening } from '../../src/http/listen.js';
 import { startS3Server, type S3Server } from './s3server.js';
@@ -90,20 +90,24 @@ export async function createBackends(): Promise<Backends> {
 }
 
 /** Starts the real app on a free port, on fresh backends. */
-export async function startTestServer(overrides: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(overrides: Record<string, string> = {}, appOptions: CreateAppOptions = {}): Promise<TestServer> {
   const backends = await createBackends();
-  const server = await startOn(backends.env, overrides);
+  const server = await startOn(backends.env, overrides, appOptions);
   const close = server.close;
   return { ...server, close: async () => { await close(); await backends.close(); } };
 }
 
 /** Starts the app in this process on the given environment (backends owned by the caller). */
-export async function startOn(baseEnv: Record<string, string>, overrides: Record<string, string> = {}): Promise<TestServer> {
+export async function startOn(
+  baseEnv: Record<string, string>,
+  overrides: Record<string, string> = {},
+  appOptions: CreateAppOptions = {},
+): Promise<TestServer> {
   // Signed URLs embed PUBLIC_URL, so the port is chosen before the app is built.
   const port = overrides.PORT && overrides.PORT !== '0' ? Number(overrides.PORT) : await freePort();
   const env: Record<string, string> = { ...baseEnv, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...overrides };
   const config = loadConfig(env);
-  const app = await createApp(config, { logger: pino({ level: env.LOG_LEVEL ?? 'silent' }) });
+  const app = await createApp(config, { logger: pino({ level: env.LOG_LEVEL ?? 'silent' }), ...appOptions });
   const http = await listen(app, port, '127.0.0.1');
   return {
     app,

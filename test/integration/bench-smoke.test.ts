@@ -38,7 +38,7 @@ function runBench(args: string[], timeoutMs: number): Promise<{ code: number | n
 }
 
 describe('bench smoke', () => {
-  it('runs all six measurements on both backends and writes the results', { timeout: 240_000 }, async () => {
+  it('runs all seven measurements on both backends and writes the results', { timeout: 240_000 }, async () => {
     const args = ['--smoke', '--out', out, '--name', 'smoke'];
     if (process.env.TEST_DATABASE_URL) args.push('--pg-url', process.env.TEST_DATABASE_URL);
     if (process.env.TEST_REDIS_URL) args.push('--redis-url', process.env.TEST_REDIS_URL);
@@ -94,6 +94,12 @@ describe('bench smoke', () => {
       expect(b.coldstart.health.p50).toBeGreaterThan(0);
       expect(b.coldstart.ready.p50).toBeGreaterThanOrEqual(b.coldstart.health.p50);
       expect(b.coldstart.firstQueueJob.p50).toBeGreaterThan(b.coldstart.ready.p50);
+
+      // 7: completed callback → webhook receiver.
+      expect(b.webhooks.error).toBeUndefined();
+      expect(b.webhooks.callbackErrors).toBe(0);
+      expect(b.webhooks.lost, JSON.stringify(b.webhooks)).toBe(0);
+      expect(b.webhooks.latencyMs.p99).toBeGreaterThan(0);
     }
   });
 });

@@ -42,6 +42,10 @@ export type QueueJobInput = {
   /** At most one reference per type. */
   references?: Array<ReferenceInput> | null | undefined;
   seed?: number | null | undefined;
+  /** https URL (http allowed where the deployment allows it) that receives signed POSTs about this job. */
+  webhook?: string | null | undefined;
+  /** Events to send to `webhook`; default: completed, failed, cancelled. */
+  webhookEvents?: Array<WebhookEvent> | null | undefined;
 };
 
 export type ReferenceInput = {
@@ -59,6 +63,13 @@ export type ReferenceType =
   | 'end_frame'
   | 'start_frame'
   | 'style';
+
+/** Which job events are sent to a job's webhook. */
+export type WebhookEvent =
+  | 'cancelled'
+  | 'completed'
+  | 'failed'
+  | 'processing';
 
 export type JobFieldsFragment = { id: string, jobType: JobType, format: MediaFormat, quality: Quality, status: JobStatus, progress: number, prompt: string, negativePrompt: string | null, seed: number | null, numImages: number, modelVariant: string, queue: string, expectedGenerationTime: number, generationTime: number | null, creditCost: number, errorMessage: string | null, enhancedPrompt: string | null, metadata: unknown, createdAt: string, startedAt: string | null, completedAt: string | null, references: Array<{ url: string, type: ReferenceType, strength: number }>, assets: Array<{ index: number, bucket: string, path: string, url: string, contentType: string | null, expiresAt: string }> };
 
