@@ -8,7 +8,7 @@
  *     (src/db/client.ts: postgres.js pool of 10, or PGlite in DATA_DIR):
  *     user upsert, conditional debit, job row, image rows, usage log,
  *   - and pushes the payload with the same LPUSH (ioredis on REDIS_URL, or an
- *     in-process list on the embedded defaults, as src/pubsub/memory.ts).
+ *     in-process list on the embedded defaults, as src/pubsub/memoryQueue.ts).
  *
  * It leaves out only what the product adds on top of that work: request
  * parsing/validation/execution by GraphQL, the content-policy check, the
@@ -36,7 +36,14 @@ import { jwtVerify } from 'jose';
 import { createDb } from '../src/db/client.js';
 import { images, jobs, usageLogs, users } from '../src/db/schema.js';
 import { CATALOG, expectedTimeOf, isJobType, priceOf } from '../src/resolvers/catalog.js';
+import {
+  imageMetadata as legacyImageMetadata,
+  payloadConfig,
+  queuedJobMetadata,
+  queueUsageMetadata,
+} from '../src/resolvers/legacyMetadata.js';
 import { buildNegativePrompt } from '../src/resolvers/negativePrompt.js';
+import { isUuid } from '../src/vocabulary.js';
 
 const env = process.env;
 const port = Number(env.PORT ?? 4100);
@@ -44,7 +51,6 @@ const secret = new TextEncoder().encode(env.JWT_SECRET ?? '');
 const startingCredits = Number(env.STARTING_CREDITS ?? 100);
 const prefix = env.REDIS_KEY_PREFIX ?? '';
 const variant = env.BASELINE_VARIANT ?? 'one-statement';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const dbHandle = await createDb({ url: env.DATABASE_URL, dataDir: `${env.DATA_DIR ?? './data'}/pglite` });
 const db = dbHandle.db;
@@ -77,7 +83,7 @@ async function queue(req: IncomingMessage, res: ServerResponse): Promise<void> {
   let userId: string;
   try {
     const { payload } = await jwtVerify(m[1]!, secret, { algorithms: ['HS256'] });
-    if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) return send(res, 401, { error: 'bad sub' });
+    if (!isUuid(payload.sub)) return send(res, 401, { error: 'bad sub' });
     userId = payload.sub.toLowerCase();
   } catch {
     return send(res, 401, { error: 'invalid token' });
@@ -97,19 +103,7 @@ async function queue(req: IncomingMessage, res: ServerResponse): Promise<void> {
     type: entry.jobType,
     prompt,
     user_id: userId,
-    config: {
-      num_images: numImages,
-      size: entry.sample.size,
-      sample_steps: entry.sample.sample_steps,
-      sample_guide_scale: entry.sample.sample_guide_scale,
-      sample_solver: entry.sample.sample_solver,
-      sample_shift: entry.sample.sample_shift,
-      frame_num: entry.sample.frame_num,
-      enhance_prompt: entry.sample.enhance_prompt,
-      expected_time: expectedTimeOf(entry, numImages),
-      content_type: entry.format,
-      file_extension: entry.fileExtension,
-    },
+    config: payloadConfig(entry, numImages, null),
     ...(negativePrompt ? { negative_prompt: negativePrompt } : {}),
     video_id: entry.queue === 'wan_queue' ? outputIds[0] : null,
     image_id: entry.format === 'image' ? outputIds[0] : null,
@@ -120,42 +114,9 @@ async function queue(req: IncomingMessage, res: ServerResponse): Promise<void> {
     metadata: {},
   };
   const payloadJson = JSON.stringify(payload);
-  const jobMetadata = {
-    model_variant: entry.modelVariant,
-    queue: entry.queue,
-    ...(negativePrompt ? { negative_prompt: negativePrompt } : {}),
-    seed: null,
-    num_images: numImages,
-    references: [],
-    expected_generation_time: expectedTimeOf(entry, numImages),
-    content_type: entry.format,
-    file_extension: entry.fileExtension,
-    credits: cost,
-    dual_worker_routing: true,
-    negative_prompt_supported: entry.negativePromptSupported,
-    edge_function_version: '3.0.0',
-  };
-  const imageMetadata = (i: number) => ({
-    model_type: entry.modelType,
-    is_sdxl: entry.queue === 'sdxl_queue',
-    is_enhanced: entry.enhanced,
-    image_index: i,
-    total_images: numImages,
-    original_job_id: jobId,
-  });
-  const usageMetadata = {
-    job_id: jobId,
-    project_id: null,
-    image_id: outputIds[0],
-    video_id: null,
-    job_type: entry.jobType,
-    model_type: entry.modelType,
-    model_variant: entry.modelVariant,
-    queue: entry.queue,
-    dual_worker_routing: true,
-    negative_prompt_supported: entry.negativePromptSupported,
-    usage_timestamp: now.toISOString(),
-  };
+  const jobMetadata = queuedJobMetadata({ entry, numImages, seed: null, references: [], negativePrompt, cost });
+  const imageMetadata = (i: number) => legacyImageMetadata(entry, jobId, i, numImages);
+  const usageMetadata = queueUsageMetadata(entry, { jobId, projectId: null, outputId: outputIds[0], at: now });
 
   /** The experiment: every row in one statement (one image per job here, as the bench queues). */
   async function oneStatement(): Promise<boolean> {

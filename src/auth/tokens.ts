@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { isUuid } from '../vocabulary.js';
 
 /** Who is calling, decided by the token's `role` claim (http-contract.md "Tokens"). */
 export type Principal =
@@ -30,8 +31,6 @@ export interface Auth {
   /** Issues an HS256 token (development and tests); only when a secret is configured. */
   sign(claims: { sub: string; role?: string }, expiresIn?: string): Promise<string>;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function createAuth(opts: AuthOptions): Auth {
   const secretKey = opts.secret ? new TextEncoder().encode(opts.secret) : undefined;
@@ -67,7 +66,7 @@ export function createAuth(opts: AuthOptions): Auth {
     if (role === 'worker' || role === 'service_role') {
       return { principal: { kind: 'worker', id: typeof payload.sub === 'string' ? payload.sub : null }, exp: payload.exp };
     }
-    if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) {
+    if (!isUuid(payload.sub)) {
       throw new AuthError('The token has no user id: its "sub" claim must be a UUID.');
     }
     return { principal: { kind: 'user', id: payload.sub.toLowerCase(), admin: role === 'admin' }, exp: payload.exp };
@@ -93,13 +92,6 @@ export function createAuth(opts: AuthOptions): Auth {
         .sign(secretKey);
     },
   };
-}
-
-/** Reads `Authorization: Bearer <token>`; null when absent. */
-export function bearerToken(header: string | null | undefined): string | null {
-  if (!header) return null;
-  const m = /^Bearer\s+(.+)$/i.exec(header.trim());
-  return m ? m[1].trim() : null;
 }
 
 /** Embedded mode: a secret generated once and kept in DATA_DIR, so tokens survive restarts. */

@@ -13,6 +13,8 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 
+import type { JobStatus, JobType, MediaFormat, Quality, ReferenceType } from '../vocabulary.js';
+
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
 export const users = pgTable('users', {
@@ -23,7 +25,7 @@ export const users = pgTable('users', {
 
 export interface StoredReference {
   url: string;
-  type: 'style' | 'composition' | 'character' | 'start_frame' | 'end_frame';
+  type: ReferenceType;
   strength: number;
 }
 
@@ -32,10 +34,11 @@ export const jobs = pgTable(
   {
     id: uuid('id').primaryKey(),
     userId: uuid('user_id').notNull(),
-    jobType: text('job_type').notNull(),
-    format: text('format').notNull(),
-    quality: text('quality').notNull(),
-    status: text('status').notNull(),
+    // $type only narrows the TypeScript type; the columns stay text in SQL.
+    jobType: text('job_type').$type<JobType>().notNull(),
+    format: text('format').$type<MediaFormat>().notNull(),
+    quality: text('quality').$type<Quality>().notNull(),
+    status: text('status').$type<JobStatus>().notNull(),
     progress: integer('progress').notNull().default(0),
     prompt: text('prompt').notNull(),
     negativePrompt: text('negative_prompt'),
@@ -144,50 +147,35 @@ export const attempts = pgTable(
   (t) => [index('job_attempts_job_idx').on(t.jobId), index('job_attempts_finished_idx').on(t.queue, t.endedAt)],
 );
 
+/**
+ * The columns images and videos share: one output of a job, in its bucket.
+ * A function, so each table gets its own column objects.
+ */
+const outputColumns = () => ({
+  id: uuid('id').primaryKey(),
+  jobId: uuid('job_id')
+    .notNull()
+    .references(() => jobs.id, { onDelete: 'cascade' }),
+  userId: uuid('user_id').notNull(),
+  bucket: text('bucket').notNull(),
+  path: text('path'),
+  /** Path of a small WebP preview in the same bucket: the worker's (second generation) or one the server made. */
+  thumbnailPath: text('thumbnail_path'),
+  /** What the bytes are (magic bytes first, then asset type and job format), not what the file name says. */
+  contentType: text('content_type'),
+  status: text('status').notNull(),
+  metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
 export const images = pgTable(
   'images',
-  {
-    id: uuid('id').primaryKey(),
-    jobId: uuid('job_id')
-      .notNull()
-      .references(() => jobs.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id').notNull(),
-    imageIndex: integer('image_index').notNull(),
-    bucket: text('bucket').notNull(),
-    path: text('path'),
-    /** Path of a small WebP preview in the same bucket: the worker's (second generation) or one the server made. */
-    thumbnailPath: text('thumbnail_path'),
-    /** What the bytes are (magic bytes first, then asset type and job format), not what the file name says. */
-    contentType: text('content_type'),
-    status: text('status').notNull(),
-    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
-    createdAt: ts('created_at').notNull().defaultNow(),
-    updatedAt: ts('updated_at').notNull().defaultNow(),
-  },
+  { ...outputColumns(), imageIndex: integer('image_index').notNull() },
   (t) => [uniqueIndex('images_job_index_idx').on(t.jobId, t.imageIndex)],
 );
 
-export const videos = pgTable(
-  'videos',
-  {
-    id: uuid('id').primaryKey(),
-    jobId: uuid('job_id')
-      .notNull()
-      .references(() => jobs.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id').notNull(),
-    bucket: text('bucket').notNull(),
-    path: text('path'),
-    /** See images.thumbnailPath. */
-    thumbnailPath: text('thumbnail_path'),
-    /** See images.contentType. */
-    contentType: text('content_type'),
-    status: text('status').notNull(),
-    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
-    createdAt: ts('created_at').notNull().defaultNow(),
-    updatedAt: ts('updated_at').notNull().defaultNow(),
-  },
-  (t) => [uniqueIndex('videos_job_idx').on(t.jobId)],
-);
+export const videos = pgTable('videos', outputColumns(), (t) => [uniqueIndex('videos_job_idx').on(t.jobId)]);
 
 export const usageLogs = pgTable(
   'usage_logs',

@@ -32,3 +32,20 @@ export async function readiness(parts: Record<string, () => Promise<void>>): Pro
     failing.length ? 503 : 200,
   );
 }
+
+/** `/ready` while the app is still starting: nothing can be served yet. */
+export const stillStarting = async (): Promise<Response> => json({ status: 'starting', failing: ['starting'] }, 503);
+
+/**
+ * The one place `/health` and `/ready` are answered, exactly those paths:
+ * `/health` is 200 whenever the process answers at all (liveness), `/ready`
+ * is what `ready` says (load balancers route on it). The listener serves it
+ * before the app has started (with {@link stillStarting}), the app afterwards.
+ */
+export function healthRoutes(ready: () => Promise<Response>): (request: Request, url: URL) => Promise<Response> | null {
+  return (_request, url) => {
+    if (url.pathname === '/health') return Promise.resolve(json({ status: 'ok' }));
+    if (url.pathname === '/ready') return ready();
+    return null;
+  };
+}

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { App } from '../app.js';
+import { healthRoutes, stillStarting } from './health.js';
 
 /**
  * WHATWG URL parsing resolves `..` and `%2e%2e` segments before any handler
@@ -31,6 +32,9 @@ export interface Listening {
  * wait for it. A process that is up answers health checks from its first
  * moment, and readiness is what load balancers should route on.
  */
+/** `/health` and `/ready` while the app is still starting, answered by the same code as afterwards. */
+const beforeStart = healthRoutes(stillStarting);
+
 export async function listen(appOrPromise: App | Promise<App>, port: number, host = '0.0.0.0'): Promise<Listening> {
   let app: App | undefined;
   let closeWs: (() => Promise<void>) | undefined;
@@ -38,10 +42,13 @@ export async function listen(appOrPromise: App | Promise<App>, port: number, hos
   const server = createServer((req, res) => {
     if (!guard(req, res)) return;
     if (app) return void app.yoga(req, res);
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/health' || path === '/ready') {
-      res.writeHead(path === '/health' ? 200 : 503, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify(path === '/health' ? { status: 'ok' } : { status: 'starting', failing: ['starting'] }));
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const early = beforeStart(new Request(url), url);
+    if (early) {
+      void early.then(async (answer) => {
+        res.writeHead(answer.status, Object.fromEntries(answer.headers));
+        res.end(Buffer.from(await answer.arrayBuffer()));
+      });
       return;
     }
     starting.then(

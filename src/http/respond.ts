@@ -1,4 +1,4 @@
-/** JSON responses in the shapes the seed's clients and the fleet expect. */
+/** JSON responses in the shapes the legacy system's clients and the fleet expect. */
 export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status,
@@ -7,10 +7,10 @@ export function json(body: unknown, status = 200, headers: Record<string, string
 }
 
 /**
- * The seed's error shape: `{ error, success: false, details, debug: { timestamp, errorType } }`.
+ * The legacy system's error shape: `{ error, success: false, details, debug: { timestamp, errorType } }`.
  * `debug` may carry more keys (e.g. the allowed values); `headers` are added to the response.
  */
-export function seedError(
+export function legacyError(
   status: number,
   error: string,
   details: string,

@@ -1,32 +1,34 @@
 import { randomUUID } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import { AuthError, bearerToken, type Auth, type Principal } from '../auth/tokens.js';
-import { JOB_TYPES } from '../resolvers/catalog.js';
+import { AccessDenied, principalFrom, requireUser, type UserPrincipal } from '../auth/principal.js';
+import { AuthError, type Auth } from '../auth/tokens.js';
+import { JOB_TYPES } from '../vocabulary.js';
 import type { Deps } from '../resolvers/deps.js';
 import { DomainError, type ErrorCode } from '../resolvers/errors.js';
 import type { JobView } from '../resolvers/jobView.js';
 import { queueJob, type QueueJobResult } from '../resolvers/queueJob.js';
 import type { QueueJobRequest } from '../resolvers/validateJob.js';
-import { json, seedError } from './respond.js';
+import { readLimited } from './body.js';
+import { json, legacyError } from './respond.js';
 
 /**
- * The seed's client REST door (seed/ourvidz-api-reference.md "Queue Job"):
+ * The legacy system's client REST door (the legacy API reference, "Queue Job"):
  * `POST /functions/v1/queue-job`. A thin adapter over `queueJob()`: it maps
- * the seed's request body to a QueueJobRequest, the result to the seed's
- * response, and domain errors to the seed's error shape. No domain rules here.
+ * the legacy system's request body to a QueueJobRequest, the result to the legacy system's
+ * response, and domain errors to the legacy system's error shape. No domain rules here.
  *
  * Status codes: 400 bad job type or parameters (and content-policy refusals,
- * as the seed answers every refused request with 400), 401 missing or invalid
- * token, 402 not enough credits (the seed had no credit check; 402 tells a
- * client "pay", and seed clients treat any non-2xx as an error), 403 worker
+ * as the legacy system answers every refused request with 400), 401 missing or invalid
+ * token, 402 not enough credits (the legacy system had no credit check; 402 tells a
+ * client "pay", and legacy clients treat any non-2xx as an error), 403 worker
  * tokens, 405 other methods, 413 bodies over 1 MiB, 500 anything unexpected
  * (logged with an error id; the answer names only the id).
  */
 export const QUEUE_JOB_PATH = '/functions/v1/queue-job';
 
-/** The CORS headers of the seed's edge functions, on every answer of this path. */
-export const SEED_CORS_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+/** The CORS headers of the legacy system's edge functions, on every answer of this path. */
+export const LEGACY_CORS_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Allow-Headers': 'authorization, x-client-info, apikey, content-type',
   'Access-Control-Allow-Methods': 'POST, OPTIONS',
@@ -40,8 +42,8 @@ export interface RestRoutesOptions {
   logger: Logger;
 }
 
-/** The seed's `job` object: snake_case columns of the jobs table. */
-export interface SeedJob {
+/** The legacy system's `job` object: snake_case columns of the jobs table. */
+export interface LegacyJob {
   id: string;
   user_id: string;
   job_type: string;
@@ -55,9 +57,9 @@ export interface SeedJob {
   created_at: string;
 }
 
-export interface SeedQueueJobResponse {
+export interface LegacyQueueJobResponse {
   success: true;
-  job: SeedJob;
+  job: LegacyJob;
   queueLength: number;
   modelVariant: string;
   isSDXL: boolean;
@@ -75,8 +77,8 @@ const ERROR_TITLES: Record<ErrorCode, string> = {
   INTERNAL_SERVER_ERROR: 'Internal server error',
 };
 
-/** Names the domain uses (GraphQL input fields) → the seed request's keys. */
-const SEED_FIELDS: Record<string, string> = {
+/** Names the domain uses (GraphQL input fields) → the legacy request's keys. */
+const LEGACY_FIELDS: Record<string, string> = {
   prompt: 'metadata.prompt',
   numImages: 'metadata.num_images',
   seed: 'metadata.seed',
@@ -103,11 +105,11 @@ class RequestShapeError extends Error {
 }
 
 /**
- * A yoga plugin serving the seed's REST path. It must be a plugin of its own
+ * A yoga plugin serving the legacy system's REST path. It must be a plugin of its own
  * (not only a route in app.ts's `onRequest`): yoga's built-in CORS answers
  * every OPTIONS with an empty 204 before user plugins run, and rewrites the
  * CORS headers of responses to requests that carry an Origin; the
- * `onResponse` hook here puts the seed's preflight answer and headers back.
+ * `onResponse` hook here puts the legacy system's preflight answer and headers back.
  */
 export function restPlugin(opts: RestRoutesOptions): Plugin {
   const handle = restRoutes(opts);
@@ -123,47 +125,34 @@ export function restPlugin(opts: RestRoutesOptions): Plugin {
         setResponse(preflight());
         return;
       }
-      // Yoga's CORS echoes the Origin and adds Allow-Credentials; the seed answers "*".
+      // Yoga's CORS echoes the Origin and adds Allow-Credentials; the legacy system answers "*".
       const headers = new Headers(response.headers);
       for (const name of ['Access-Control-Allow-Credentials', 'Access-Control-Expose-Headers', 'Access-Control-Max-Age', 'Vary']) {
         headers.delete(name);
       }
-      for (const [name, value] of Object.entries(SEED_CORS_HEADERS)) headers.set(name, value);
+      for (const [name, value] of Object.entries(LEGACY_CORS_HEADERS)) headers.set(name, value);
       setResponse(new Response(response.body, { status: response.status, statusText: response.statusText, headers }));
     },
   };
 }
 
 function preflight(): Response {
-  return new Response('ok', { status: 200, headers: { ...SEED_CORS_HEADERS, 'content-type': 'text/plain; charset=utf-8' } });
+  return new Response('ok', { status: 200, headers: { ...LEGACY_CORS_HEADERS, 'content-type': 'text/plain; charset=utf-8' } });
 }
 
-/** Returns a handler for the seed's REST path, or null for any other path. Never throws. */
+/** Returns a handler for the legacy system's REST path, or null for any other path. Never throws. */
 export function restRoutes(opts: RestRoutesOptions): (request: Request, url: URL) => Promise<Response> | null {
   const { deps, auth, logger } = opts;
 
-  async function principalOf(request: Request): Promise<Extract<Principal, { kind: 'user' }> | Response> {
-    // Exactly what the GraphQL door accepts: "Bearer <jwt>" (or the bare token).
-    const header = request.headers.get('authorization');
-    const token = header ? bearerToken(header) ?? header.trim() : null;
-    if (!token) {
-      return fail(401, 'UNAUTHENTICATED', 'Send "Authorization: Bearer <token>" with a user token.');
-    }
-    let principal: Principal;
+  /** The calling user (the same tokens the GraphQL door accepts), or the refusal to send. */
+  async function principalOf(request: Request): Promise<UserPrincipal | Response> {
     try {
-      principal = await auth.verify(token);
+      return requireUser(await principalFrom(auth, request), 'rest');
     } catch (err) {
       if (err instanceof AuthError) return fail(401, 'UNAUTHENTICATED', err.message);
+      if (err instanceof AccessDenied) return fail(err.code === 'FORBIDDEN' ? 403 : 401, err.code, err.message);
       throw err;
     }
-    if (principal.kind === 'worker') {
-      return fail(
-        403,
-        'FORBIDDEN',
-        'Worker tokens may only use the worker endpoints (/rpop, /llen, /storage, /functions/v1/job-callback); use a user token to queue jobs.',
-      );
-    }
-    return principal;
   }
 
   async function post(request: Request): Promise<Response> {
@@ -187,7 +176,7 @@ export function restRoutes(opts: RestRoutesOptions): (request: Request, url: URL
       if (err instanceof DomainError) return domainFailure(err, refs);
       throw err;
     }
-    return json(toSeedResponse(result), 200, { ...SEED_CORS_HEADERS });
+    return json(toLegacyResponse(result), 200, { ...LEGACY_CORS_HEADERS });
   }
 
   return (request, url) => {
@@ -216,28 +205,28 @@ function fail(
   headers: Record<string, string> = {},
 ): Response {
   const title = code === 'METHOD_NOT_ALLOWED' ? 'Method not allowed' : ERROR_TITLES[code];
-  return seedError(status, title, details, code, debug, { ...SEED_CORS_HEADERS, ...headers });
+  return legacyError(status, title, details, code, debug, { ...LEGACY_CORS_HEADERS, ...headers });
 }
 
-/** A DomainError in the seed's shape, its field named as the seed's request names it. */
+/** A DomainError in the legacy system's shape, its field named as the legacy system's request names it. */
 function domainFailure(err: DomainError, refs: ReferenceSource[]): Response {
   const { code: _code, ...extensions } = err.extensions as Record<string, unknown>;
   const field = typeof extensions.field === 'string' ? extensions.field : undefined;
-  const seedField = field && seedFieldOf(field, refs);
+  const legacyField = field && legacyFieldOf(field, refs);
   let details = err.message;
-  if (field && seedField && details.startsWith(field)) details = seedField + details.slice(field.length);
-  const debug = { ...extensions, ...(seedField ? { field: seedField } : {}) };
+  if (field && legacyField && details.startsWith(field)) details = legacyField + details.slice(field.length);
+  const debug = { ...extensions, ...(legacyField ? { field: legacyField } : {}) };
   const title = field === 'jobType' ? 'Invalid job type' : ERROR_TITLES[err.code];
-  return seedError(err.status, title, details, err.code, debug, { ...SEED_CORS_HEADERS });
+  return legacyError(err.status, title, details, err.code, debug, { ...LEGACY_CORS_HEADERS });
 }
 
-function seedFieldOf(field: string, refs: ReferenceSource[]): string | undefined {
+function legacyFieldOf(field: string, refs: ReferenceSource[]): string | undefined {
   const m = /^references\[(\d+)\](?:\.(url|type|strength))?$/.exec(field);
   if (m) {
     const ref = refs[Number(m[1])];
     return ref ? ref[(m[2] ?? 'url') as keyof ReferenceSource] : undefined;
   }
-  return SEED_FIELDS[field] ?? field;
+  return LEGACY_FIELDS[field] ?? field;
 }
 
 /** Reads the body as JSON, refusing more than MAX_BODY_BYTES without buffering it. */
@@ -245,22 +234,9 @@ async function readJson(request: Request): Promise<unknown> {
   const declared = Number(request.headers.get('content-length') ?? '0');
   const tooLarge = () => new RequestShapeError(`The request body is limited to ${MAX_BODY_BYTES} bytes.`, undefined, 413);
   if (declared > MAX_BODY_BYTES) throw tooLarge();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (request.body) {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > MAX_BODY_BYTES) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const bytes = await readLimited(request, MAX_BODY_BYTES);
+  if (!bytes) throw tooLarge();
+  const text = Buffer.from(bytes).toString('utf8');
   try {
     return JSON.parse(text);
   } catch {
@@ -274,9 +250,9 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const given = (v: unknown) => v !== undefined && v !== null;
 
 /**
- * The seed's body → QueueJobRequest. Shapes only; every rule (allowed values,
+ * The legacy system's body → QueueJobRequest. Shapes only; every rule (allowed values,
  * ranges, prices) is queueJob's. The client's `metadata.credits` is ignored:
- * the price comes from the catalog. Beyond the seed's keys it also takes a
+ * the price comes from the catalog. Beyond the legacy system's keys it also takes a
  * top-level `prompt` when `metadata.prompt` is absent, the WAN fleet's
  * `metadata.start_reference_image_url`/`end_reference_image_url`, an
  * `Idempotency-Key` header, and `webhook` / `webhook_events` (as queueJob's
@@ -310,7 +286,7 @@ export function toQueueJobRequest(
   }
 
   // One image reference; a URL without a type is the legacy single reference, a style reference.
-  // A type or strength without a URL is ignored, as the seed ignores it.
+  // A type or strength without a URL is ignored, as the legacy system ignores it.
   const references: NonNullable<QueueJobRequest['references']> = [];
   const refs: ReferenceSource[] = [];
   const strength = given(meta.reference_strength) ? (meta.reference_strength as number) : null;
@@ -354,12 +330,12 @@ export function toQueueJobRequest(
   return { req, refs };
 }
 
-/** queueJob's result → the seed's response body. */
-export function toSeedResponse(result: QueueJobResult): SeedQueueJobResponse {
+/** queueJob's result → the legacy system's response body. */
+export function toLegacyResponse(result: QueueJobResult): LegacyQueueJobResponse {
   const { job, entry } = result;
   return {
     success: true,
-    job: seedJob(job, entry.modelType),
+    job: legacyJob(job, entry.modelType),
     queueLength: result.queueLength,
     modelVariant: entry.modelVariant,
     isSDXL: entry.queue === 'sdxl_queue',
@@ -367,7 +343,7 @@ export function toSeedResponse(result: QueueJobResult): SeedQueueJobResponse {
   };
 }
 
-function seedJob(job: JobView, modelType: string): SeedJob {
+function legacyJob(job: JobView, modelType: string): LegacyJob {
   return {
     id: job.id,
     user_id: job.userId,

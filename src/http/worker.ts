@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { verifyCallbackSignature } from '../auth/callbackSignature.js';
-import { AuthError, bearerToken, type Auth, type Principal } from '../auth/tokens.js';
-import { BUCKETS, CATALOG, QUEUES, type JobType } from '../resolvers/catalog.js';
+import { AccessDenied, principalFrom, requireWorker, type WorkerPrincipal } from '../auth/principal.js';
+import { AuthError, type Auth, type Principal } from '../auth/tokens.js';
+import { BUCKETS, CATALOG, QUEUES } from '../resolvers/catalog.js';
 import { applyCallback, parseCallback } from '../resolvers/callback.js';
 import type { Deps } from '../resolvers/deps.js';
 import { DomainError } from '../resolvers/errors.js';
@@ -12,12 +13,12 @@ import { SNIFF_BYTES, sniffContentType } from '../storage/contentType.js';
 import { MEDIA_TYPE_LIST, mediaTypeOf } from '../storage/mediaTypes.js';
 import { normalizeObjectPath } from '../storage/paths.js';
 import { InvalidPathError, ObjectExistsError } from '../storage/storage.js';
-import { json, seedError } from './respond.js';
+import { json, legacyError } from './respond.js';
 
 /**
  * The fleet's endpoints (worker-protocol.md): thin adapters over resolvers/,
  * answering in the shapes of Upstash (pop), Supabase Storage (upload) and the
- * seed's job-callback edge function.
+ * legacy system's job-callback edge function.
  */
 export interface WorkerRoutesOptions {
   deps: Deps;
@@ -34,19 +35,20 @@ type Handler = (request: Request, url: URL, principal: Principal) => Promise<Res
 export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url: URL) => Promise<Response> | null {
   const { deps, auth } = opts;
 
-  async function requireWorker(request: Request): Promise<Principal | Response> {
-    const token = bearerToken(request.headers.get('authorization'));
-    if (!token) return json({ error: 'Missing "Authorization: Bearer <worker token>".' }, 401);
-    let principal: Principal;
+  /** The calling worker, or the refusal to send. The fleet always sends "Bearer <token>". */
+  async function worker(request: Request): Promise<WorkerPrincipal | Response> {
+    let principal: Principal | null;
     try {
-      principal = await auth.verify(token);
+      principal = await principalFrom(auth, request, { bare: false });
     } catch (err) {
       return json({ error: err instanceof AuthError ? err.message : 'Invalid token.' }, 401);
     }
-    if (principal.kind !== 'worker') {
-      return json({ error: 'This endpoint is for the GPU workers: use a token with role "worker" or "service_role".' }, 403);
+    try {
+      return requireWorker(principal);
+    } catch (err) {
+      if (err instanceof AccessDenied) return json({ error: err.message }, err.code === 'FORBIDDEN' ? 403 : 401);
+      throw err;
     }
-    return principal;
   }
 
   const queueOf = (name: string) => (QUEUES as readonly string[]).includes(name) ? name : null;
@@ -142,7 +144,7 @@ export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url:
     const raw = await request.text();
     const signature = request.headers.get('x-callback-signature');
     if (opts.callbackHmacSecret && signature !== null && !verifyCallbackSignature(opts.callbackHmacSecret, raw, signature)) {
-      return seedError(
+      return legacyError(
         401,
         'Invalid callback signature',
         'X-Callback-Signature does not match the body: sign the exact body with HMAC-SHA256 and CALLBACK_HMAC_SECRET, or send no signature.',
@@ -153,11 +155,11 @@ export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url:
     try {
       body = JSON.parse(raw);
     } catch {
-      return seedError(400, 'Invalid JSON body', 'Send the callback as a JSON object.', 'SyntaxError');
+      return legacyError(400, 'Invalid JSON body', 'Send the callback as a JSON object.', 'SyntaxError');
     }
     try {
       const result = await applyCallback(deps, parseCallback(body));
-      const entry = CATALOG[result.job.jobType as JobType];
+      const entry = CATALOG[result.job.jobType];
       return json({
         success: true,
         message: result.superseded
@@ -179,7 +181,7 @@ export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url:
       });
     } catch (err) {
       if (err instanceof DomainError) {
-        return seedError(err.code === 'NOT_FOUND' ? 404 : 400, err.code === 'NOT_FOUND' ? 'Job not found' : 'Invalid callback', err.message, err.code);
+        return legacyError(err.code === 'NOT_FOUND' ? 404 : 400, err.code === 'NOT_FOUND' ? 'Job not found' : 'Invalid callback', err.message, err.code);
       }
       throw err;
     }
@@ -200,7 +202,7 @@ export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url:
       if (!methods.includes(request.method)) {
         return json({ error: `Use ${methods.join(' or ')} for ${url.pathname}.` }, 405, { allow: methods.join(', ') });
       }
-      const principal = await requireWorker(request);
+      const principal = await worker(request);
       if (principal instanceof Response) return principal;
       return handler(request, url, principal);
     })();

@@ -1,17 +1,18 @@
-import { and, eq, gte } from 'drizzle-orm';
+import { and, eq, gte, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { attempts, images, jobs, videos, type JobRow } from '../db/schema.js';
 import { SNIFF_BYTES, sniffContentType } from '../storage/contentType.js';
+import { isUuid, TERMINAL_STATUSES } from '../vocabulary.js';
 import { closeAttempt, recordTake, requeueForAnotherAttempt } from './attempts.js';
-import { CATALOG, type JobType } from './catalog.js';
+import { CATALOG } from './catalog.js';
 import type { Deps } from './deps.js';
 import { badInput, notFound } from './errors.js';
-import { TERMINAL_STATUSES, viewOf, type JobView } from './jobView.js';
+import { viewOf, type JobView } from './jobView.js';
+import { callbackDebug, callbackMetadata, completedImageMetadata, completedVideoMetadata } from './legacyMetadata.js';
 import { publishJob } from './publish.js';
 import { outputContentType, resolveAssets, type CallbackAsset, type ResolvedAsset } from './outputs.js';
 import { endWithRefund } from './refund.js';
 import { makeThumbnail, makeVideoPoster } from './thumbnails.js';
-import { sql } from 'drizzle-orm';
 
 /** A second-generation asset (worker-protocol §5). */
 const AssetObject = z.object({
@@ -63,7 +64,6 @@ export interface CallbackResult {
   assetsProcessed: number;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function parseCallback(body: unknown): CallbackBody {
   const parsed = CallbackBody.safeParse(body);
@@ -101,7 +101,7 @@ function withoutNul<T>(value: T): T {
  * a repeated or late callback can neither add assets nor undo an outcome.
  */
 export async function applyCallback(deps: Deps, body: CallbackBody): Promise<CallbackResult> {
-  if (!UUID.test(body.job_id)) throw notFound(`Job ${body.job_id} not found.`);
+  if (!isUuid(body.job_id)) throw notFound(`Job ${body.job_id} not found.`);
   const inspected = body.status === 'completed' ? await inspectOutputs(deps, body) : new Map<string, Inspected>();
   type Outcome = { row: JobRow; changed: boolean; assetsProcessed: number; superseded?: boolean; requeued?: boolean };
   const result = await deps.db.transaction(async (tx): Promise<Outcome> => {
@@ -148,15 +148,15 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
         const updated = await requeueForAnotherAttempt(tx, row, 'retried', message);
         return { row: updated, changed: true, assetsProcessed: 0, requeued: true };
       }
-      const updated = await endWithRefund(tx, row, 'failed', message, workerMetadata(body));
+      const updated = await endWithRefund(tx, row, 'failed', message, callbackMetadata(body));
       return { row: updated, changed: true, assetsProcessed: 0 };
     }
 
-    const entry = CATALOG[row.jobType as JobType];
+    const entry = CATALOG[row.jobType];
     // Checked again under the lock: this is the check that decides.
     const assets = resolveAssets(row, body.assets ?? []);
     if (assets.length === 0) {
-      const updated = await endWithRefund(tx, row, 'failed', 'The worker reported completion without any assets.', workerMetadata(body));
+      const updated = await endWithRefund(tx, row, 'failed', 'The worker reported completion without any assets.', callbackMetadata(body));
       return { row: updated, changed: true, assetsProcessed: 0 };
     }
     const seen = (a: ResolvedAsset) => inspected.get(keyOf(a));
@@ -182,12 +182,7 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
           updatedAt: now,
           metadata: {
             ...video?.metadata,
-            seed,
-            generation_time: generationTime,
-            stored_path: asset.path,
-            bucket: asset.bucket,
-            path_consistency_fixed: true,
-            callback_processed_at: processedAt,
+            ...completedVideoMetadata({ bucket: asset.bucket, path: asset.path, seed, generationTime, at: processedAt }),
             ...perAsset(asset),
           },
         })
@@ -195,25 +190,15 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
     } else {
       const existing = await tx.select().from(images).where(eq(images.jobId, row.id));
       const byIndex = new Map(existing.map((i) => [i.imageIndex, i]));
-      const callbackDebug = {
-        job_type: row.jobType,
-        primary_asset: assets[0].path,
-        received_assets: assets.map((a) => a.path),
-        processing_timestamp: processedAt,
-      };
+      const debug = callbackDebug(
+        row.jobType,
+        assets.map((a) => a.path),
+        processedAt,
+      );
       for (const [index, asset] of assets.entries()) {
         const metadata = {
           ...byIndex.get(index)?.metadata,
-          model_type: entry.modelType,
-          is_sdxl: entry.queue === 'sdxl_queue',
-          is_enhanced: entry.enhanced,
-          seed,
-          generation_time: generationTime,
-          image_index: index,
-          total_images: assets.length,
-          original_job_id: row.id,
-          callback_processed_at: processedAt,
-          callback_debug: callbackDebug,
+          ...completedImageMetadata(entry, { jobId: row.id, index, assets, seed, generationTime, at: processedAt }, debug),
           ...perAsset(asset),
         };
         if (byIndex.has(index)) {
@@ -252,7 +237,7 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
         completedAt: now,
         updatedAt: now,
         version: sql`${jobs.version} + 1`,
-        metadata: { ...row.metadata, ...workerMetadata(body), seed, generation_time: generationTime },
+        metadata: { ...row.metadata, ...callbackMetadata(body), seed, generation_time: generationTime },
       })
       .where(eq(jobs.id, row.id))
       .returning();
@@ -263,13 +248,6 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
   if (result.changed) await publishJob(deps, view);
   if (result.changed) deps.scheduler.changed(result.row.queue);
   return { job: view, changed: result.changed, assetsProcessed: result.assetsProcessed, superseded: result.superseded ?? false };
-}
-
-function workerMetadata(body: CallbackBody): Record<string, unknown> {
-  const m: Record<string, unknown> = { callback_processed_at: new Date().toISOString() };
-  if (body.metadata) m.worker_metadata = body.metadata;
-  if (body.enhancedPrompt) m.enhanced_prompt = body.enhancedPrompt;
-  return m;
 }
 
 interface Inspected {
@@ -292,7 +270,7 @@ async function inspectOutputs(deps: Deps, body: CallbackBody): Promise<Map<strin
   // Only the current attempt's outputs are looked at (a superseded attempt's callback changes nothing).
   const [row] = await deps.db.select().from(jobs).where(eq(jobs.payloadId, body.job_id.toLowerCase()));
   if (!row || TERMINAL_STATUSES.has(row.status)) return out;
-  const entry = CATALOG[row.jobType as JobType];
+  const entry = CATALOG[row.jobType];
   const assets = resolveAssets(row, body.assets);
   await Promise.all(
     assets.map(async (asset) => {

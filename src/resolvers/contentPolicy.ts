@@ -59,6 +59,18 @@
  *   is not read as an age: too many false positives (sizes, counts, dates).
  */
 
+import {
+  B_END,
+  B_START,
+  compileTerms,
+  escapeRegex,
+  matchesAnyTerm,
+  normaliseText,
+  phraseSource,
+  type TermSpec,
+  type TermStyle,
+} from './termMatcher.js';
+
 export type PolicyDecision = { allowed: true } | { allowed: false; reason: string; rule: string };
 
 export const POLICY_RULES = {
@@ -83,8 +95,6 @@ export const POLICY_MESSAGES: Readonly<Record<PolicyRule, string>> = Object.free
 // Rule data
 // ---------------------------------------------------------------------------
 
-/** A term, or a term with following words that give it a different sense. */
-export type TermSpec = string | { readonly term: string; readonly except: readonly string[] };
 
 /** Refused on their own: these exist only as sexualised-minor terms. */
 export const SEXUALISED_MINOR_TERMS: readonly TermSpec[] = [
@@ -212,16 +222,7 @@ const HOMOGLYPH_RE = new RegExp(`[${Object.keys(HOMOGLYPHS).join('')}]`, 'g');
  * treat them as separators or leet stand-ins.
  */
 export function normaliseForPolicy(prompt: string): string {
-  return prompt
-    .normalize('NFKC')
-    .toLowerCase()
-    .normalize('NFD')
-    .replace(/\p{M}+/gu, '')
-    .normalize('NFC')
-    .replace(INVISIBLE_RE, '')
-    .replace(HOMOGLYPH_RE, (ch) => HOMOGLYPHS[ch] ?? ch)
-    .replace(/\s+/g, ' ')
-    .trim();
+  return normaliseText(prompt, (text) => text.replace(INVISIBLE_RE, '').replace(HOMOGLYPH_RE, (ch) => HOMOGLYPHS[ch] ?? ch));
 }
 
 /** The normalised text plus stretched-letter collapses ("loooli" -> "loli"/"looli"). */
@@ -238,8 +239,6 @@ function textForms(normalised: string): string[] {
 // Matchers
 // ---------------------------------------------------------------------------
 
-const B_START = '(?<![a-z0-9])';
-const B_END = '(?![a-z0-9])';
 /** Between the words of a phrase: separators or nothing ("under-age", "underage"). */
 const PHRASE_JOIN = '[\\s.\\-_/]*';
 /** Between every letter of a spelled-out word ("l.o.l.i", "l o l i"). */
@@ -250,10 +249,6 @@ const EXCEPT_JOIN = "[\\s.\\-_/'\u2019]*";
 const LEET: Readonly<Record<string, string>> = {
   a: 'a4@', b: 'b8', e: 'e3', g: 'g9', i: 'i1!|', l: 'l1|', o: 'o0', s: 's5$', t: 't7',
 };
-
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 function charPattern(ch: string): string {
   const alts = LEET[ch];
@@ -268,34 +263,12 @@ function wordPattern(word: string): string {
   return `(?:${chars.join('')}|${chars.join(LETTER_SEP)})`;
 }
 
-function phrasePlain(phrase: string, join: string): string {
-  return phrase.trim().split(/\s+/).map(escapeRegex).join(join);
-}
+/** Leet stand-ins, spelled-out words, tolerant phrase joins: see the design notes above. */
+const STYLE: TermStyle = { join: PHRASE_JOIN, exceptJoin: EXCEPT_JOIN, word: wordPattern };
 
-function compileTerm(spec: TermSpec): RegExp {
-  const term = typeof spec === 'string' ? spec : spec.term;
-  const words = term.trim().split(/\s+/).map(wordPattern).join(PHRASE_JOIN);
-  let source = `${B_START}${words}${B_END}`;
-  if (typeof spec !== 'string' && spec.except.length > 0) {
-    source += `(?!${EXCEPT_JOIN}(?:${spec.except.map((e) => phrasePlain(e, PHRASE_JOIN)).join('|')})${B_END})`;
-  }
-  return new RegExp(source, 'g');
-}
-
-/** True when some match contains at least one real letter (digits alone are not a word). */
-function matchesAnyTerm(text: string, res: readonly RegExp[]): boolean {
-  for (const re of res) {
-    // matchAll works on a copy of the regex, so no lastIndex state leaks between calls.
-    for (const m of text.matchAll(re)) {
-      if (/[a-z]/.test(m[0])) return true;
-    }
-  }
-  return false;
-}
-
-const SEXUALISED_MINOR_RES = SEXUALISED_MINOR_TERMS.map(compileTerm);
-const MINOR_RES = MINOR_TERMS.map(compileTerm);
-const SEXUAL_RES = SEXUAL_TERMS.map(compileTerm);
+const SEXUALISED_MINOR_RES = compileTerms(SEXUALISED_MINOR_TERMS, STYLE);
+const MINOR_RES = compileTerms(MINOR_TERMS, STYLE);
+const SEXUAL_RES = compileTerms(SEXUAL_TERMS, STYLE);
 
 // Ages. Group 1 of each numeric pattern is the age (digits or a number word).
 const J = '[\\s\\-_./\\\\]*';
@@ -315,14 +288,14 @@ const AGE_PATTERNS: readonly RegExp[] = [
   new RegExp(
     `${B_START}(?:looks?|looking|appears?|appearing|seems?)${GAP}(?:like${GAP})?(?:(?:a|an)${GAP})?` +
       `(?:(?:only|about|around|maybe|barely|just)${GAP})?${NUM}${B_END}` +
-      `(?!\\s*(?:[%/]|(?:${NOT_AN_AGE_AFTER.map((w) => phrasePlain(w, GAP)).join('|')})${B_END}))`,
+      `(?!\\s*(?:[%/]|(?:${NOT_AN_AGE_AFTER.map((w) => phraseSource(w, GAP)).join('|')})${B_END}))`,
     'g',
   ),
   // "she is 12", "she's 14", "he was 9", "who is only 13" (same quantity exclusions as "looks")
   new RegExp(
     `${B_START}(?:she|he|who|i|they)(?:\\s*['\u2019]\\s*(?:s|m|re)|${GAP}(?:is|was|am|are|were))${GAP}` +
       `(?:(?:only|just|barely|about|around)${GAP})?${NUM}${B_END}` +
-      `(?!\\s*(?:[%/]|(?:${NOT_AN_AGE_AFTER.map((w) => phrasePlain(w, GAP)).join('|')})${B_END}))`,
+      `(?!\\s*(?:[%/]|(?:${NOT_AN_AGE_AFTER.map((w) => phraseSource(w, GAP)).join('|')})${B_END}))`,
     'g',
   ),
 ];

@@ -1,10 +1,8 @@
 import { and, asc, inArray, isNotNull } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { images, videos, type JobRow, type StoredReference } from '../db/schema.js';
-import { CATALOG, type JobType } from './catalog.js';
-
-export const TERMINAL_STATUSES = new Set(['completed', 'failed', 'cancelled']);
-export type JobStatus = 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
+import type { JobStatus, JobType, MediaFormat, Quality } from '../vocabulary.js';
+import { CATALOG } from './catalog.js';
 
 export interface ScheduleView {
   queuePosition: number | null;
@@ -29,8 +27,8 @@ export interface JobView {
   id: string;
   userId: string;
   jobType: JobType;
-  format: 'image' | 'video';
-  quality: 'fast' | 'high';
+  format: MediaFormat;
+  quality: Quality;
   status: JobStatus;
   progress: number;
   prompt: string;
@@ -69,14 +67,14 @@ export interface JobView {
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 export function toView(row: JobRow, assets: AssetRecord[]): JobView {
-  const entry = CATALOG[row.jobType as JobType];
+  const entry = CATALOG[row.jobType];
   return {
     id: row.id,
     userId: row.userId,
-    jobType: row.jobType as JobType,
-    format: row.format as JobView['format'],
-    quality: row.quality as JobView['quality'],
-    status: row.status as JobStatus,
+    jobType: row.jobType,
+    format: row.format,
+    quality: row.quality,
+    status: row.status,
     progress: row.progress,
     prompt: row.prompt,
     negativePrompt: row.negativePrompt,

@@ -1,7 +1,7 @@
 /**
  * Enhanced negative prompts for SDXL jobs.
  *
- * Implements the seed's "Enhanced Negative Prompts (SDXL Only)" section: seven
+ * Implements the legacy system's "Enhanced Negative Prompts (SDXL Only)" section: seven
  * priority tiers, the first four always on, the last three switched on by what
  * the prompt describes (multi-party scene, explicit content, nudity).
  *
@@ -13,10 +13,12 @@
  * spaces, hyphens or underscores between the words (or none at all), so
  * "doggy style", "doggy-style" and "doggystyle" are the same phrase.
  *
- * Output: the enabled tiers' terms in priority order, then seed order within a
+ * Output: the enabled tiers' terms in priority order, then the legacy table's order within a
  * tier, de-duplicated (first occurrence wins), joined with ", ". Pure and
  * deterministic: the same prompt always yields the same string.
  */
+
+import { B_END, compileTerms, escapeRegex, matchesAnyTerm, normaliseText, type TermSpec, type TermStyle } from './termMatcher.js';
 
 export type SceneFlags = { multiParty: boolean; explicit: boolean; nudity: boolean };
 
@@ -75,7 +77,7 @@ const TIER_TABLE: NegativePromptTier[] = [
   },
 ];
 
-/** The seed's tier table, verbatim, in priority order (frozen). */
+/** The legacy system's tier table, verbatim, in priority order (frozen). */
 export const NEGATIVE_PROMPT_TIERS: readonly NegativePromptTier[] = Object.freeze(
   TIER_TABLE.map((tier) => Object.freeze({ ...tier, terms: Object.freeze([...tier.terms]) })),
 );
@@ -86,8 +88,6 @@ export const NEGATIVE_PROMPT_TIERS: readonly NegativePromptTier[] = Object.freez
 // words that, when they come right after the term, mean a non-matching sense
 // ("nude lipstick" is a colour, not nudity).
 // ---------------------------------------------------------------------------
-
-type TermSpec = string | { readonly term: string; readonly except: readonly string[] };
 
 /** Women/girls. Pronouns are left out on purpose: too noisy. */
 const FEMALE_TERMS: readonly TermSpec[] = [
@@ -149,38 +149,14 @@ const NUDITY_TERMS: readonly TermSpec[] = [
 // Matching helpers
 // ---------------------------------------------------------------------------
 
-const B_START = '(?<![a-z0-9])';
-const B_END = '(?![a-z0-9])';
 /** Between the words of a phrase: spaces, hyphens, underscores, or nothing. */
-const JOIN = '[\\s\\-_]*';
+const STYLE: TermStyle = { join: '[\\s\\-_]*' };
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function phraseSource(phrase: string): string {
-  return phrase.trim().split(/\s+/).map(escapeRegex).join(JOIN);
-}
-
-function compileTerm(spec: TermSpec): RegExp {
-  const term = typeof spec === 'string' ? spec : spec.term;
-  let source = `${B_START}${phraseSource(term)}${B_END}`;
-  if (typeof spec !== 'string' && spec.except.length > 0) {
-    source += `(?!${JOIN}(?:${spec.except.map(phraseSource).join('|')})${B_END})`;
-  }
-  // Not global: RegExp#test on a non-global regex keeps no state between calls.
-  return new RegExp(source);
-}
-
-function compileAll(specs: readonly TermSpec[]): readonly RegExp[] {
-  return specs.map(compileTerm);
-}
-
-const FEMALE_RES = compileAll(FEMALE_TERMS);
-const MALE_RES = compileAll(MALE_TERMS);
-const GROUP_RES = compileAll(GROUP_TERMS);
-const EXPLICIT_RES = compileAll(EXPLICIT_TERMS);
-const NUDITY_RES = compileAll(NUDITY_TERMS);
+const FEMALE_RES = compileTerms(FEMALE_TERMS, STYLE);
+const MALE_RES = compileTerms(MALE_TERMS, STYLE);
+const GROUP_RES = compileTerms(GROUP_TERMS, STYLE);
+const EXPLICIT_RES = compileTerms(EXPLICIT_TERMS, STYLE);
+const NUDITY_RES = compileTerms(NUDITY_TERMS, STYLE);
 
 /**
  * "<count> [up to two other words] <plural person noun>": "two women",
@@ -192,28 +168,12 @@ const COUNT_RE = new RegExp(
   'g',
 );
 
-function anyMatch(text: string, res: readonly RegExp[]): boolean {
-  return res.some((re) => re.test(text));
-}
-
 function hasCountedPeople(text: string): boolean {
   for (const m of text.matchAll(COUNT_RE)) {
     const count = m[1]!;
     if (!/^\d+$/.test(count) || Number(count) >= 2) return true;
   }
   return false;
-}
-
-/** Lower-case, Unicode-compatibility fold, strip diacritics, collapse whitespace. */
-function normalise(prompt: string): string {
-  return prompt
-    .normalize('NFKC')
-    .toLowerCase()
-    .normalize('NFD')
-    .replace(/\p{M}+/gu, '')
-    .normalize('NFC')
-    .replace(/\s+/g, ' ')
-    .trim();
 }
 
 // ---------------------------------------------------------------------------
@@ -231,14 +191,14 @@ function normalise(prompt: string): string {
  * - nudity: nudity / NSFW wording (switches on NSFW anatomy, as does explicit).
  */
 export function detectScene(prompt: string): SceneFlags {
-  const text = normalise(typeof prompt === 'string' ? prompt : '');
-  const female = anyMatch(text, FEMALE_RES);
-  const male = anyMatch(text, MALE_RES);
-  const multiParty = anyMatch(text, GROUP_RES) || (female && male) || (hasCountedPeople(text) && (male || !female));
+  const text = normaliseText(typeof prompt === 'string' ? prompt : '');
+  const female = matchesAnyTerm(text, FEMALE_RES);
+  const male = matchesAnyTerm(text, MALE_RES);
+  const multiParty = matchesAnyTerm(text, GROUP_RES) || (female && male) || (hasCountedPeople(text) && (male || !female));
   return {
     multiParty,
-    explicit: anyMatch(text, EXPLICIT_RES),
-    nudity: anyMatch(text, NUDITY_RES),
+    explicit: matchesAnyTerm(text, EXPLICIT_RES),
+    nudity: matchesAnyTerm(text, NUDITY_RES),
   };
 }
 

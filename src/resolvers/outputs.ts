@@ -1,10 +1,10 @@
 import type { JobRow } from '../db/schema.js';
 import { sniffContentType } from '../storage/contentType.js';
 import { normalizeObjectPath } from '../storage/paths.js';
-import { CATALOG, SECOND_GENERATION_BUCKET, type JobType, type MediaFormat } from './catalog.js';
+import { TERMINAL_STATUSES, type MediaFormat } from '../vocabulary.js';
+import { CATALOG, SECOND_GENERATION_BUCKET } from './catalog.js';
 import type { Deps } from './deps.js';
 import { badInput } from './errors.js';
-import { TERMINAL_STATUSES } from './jobView.js';
 import { jobOfPayloadId, payloadIdOf } from './payloadIds.js';
 
 /**
@@ -47,7 +47,7 @@ export function outputFolderOf(job: Pick<JobRow, 'id' | 'userId' | 'payloadId'>)
  * that is malformed or outside the job's folder.
  */
 export function resolveAssets(job: Pick<JobRow, 'id' | 'userId' | 'jobType' | 'payloadId'>, items: readonly CallbackAsset[]): ResolvedAsset[] {
-  const entry = CATALOG[job.jobType as JobType];
+  const entry = CATALOG[job.jobType];
   const folder = outputFolderOf(job);
   return items.map((item, i) => {
     if (typeof item === 'string') {

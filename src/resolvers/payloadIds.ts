@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { jobs, type JobRow } from '../db/schema.js';
+import { isUuid } from '../vocabulary.js';
 
 /**
  * The one place that knows how a worker payload's `id` relates to a job.
@@ -10,8 +11,6 @@ import { jobs, type JobRow } from '../db/schema.js';
  * each later one; `jobs.payload_id` holds the current attempt's.
  */
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The id of the payload the worker currently running this job was handed. */
 export function payloadIdOf(job: Pick<JobRow, 'payloadId'>): string {
   return job.payloadId;
@@ -19,7 +18,7 @@ export function payloadIdOf(job: Pick<JobRow, 'payloadId'>): string {
 
 /** The job whose current attempt has this payload id, or undefined (also for a superseded attempt's id). */
 export async function jobOfPayloadId(db: DbOrTx, payloadId: string): Promise<JobRow | undefined> {
-  if (!UUID.test(payloadId)) return undefined;
+  if (!isUuid(payloadId)) return undefined;
   const [row] = await db.select().from(jobs).where(eq(jobs.payloadId, payloadId.toLowerCase()));
   return row;
 }

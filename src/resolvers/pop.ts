@@ -1,10 +1,9 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { jobs, type JobRow } from '../db/schema.js';
+import { isUuid } from '../vocabulary.js';
 import { attemptPayload, recordTake } from './attempts.js';
 import type { Deps } from './deps.js';
 import { pickNext } from './fairOrder.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The fleet's `/rpop/<queue>`: hands the worker the next job in fair order
@@ -86,7 +85,7 @@ async function popForeign(deps: Deps, queue: string): Promise<string | null> {
     } catch {
       id = undefined;
     }
-    if (typeof id !== 'string' || !UUID.test(id)) return payload;
+    if (typeof id !== 'string' || !isUuid(id)) return payload;
     const row = await deps.db.transaction(async (tx) => {
       const [job] = await tx
         .select()

@@ -1,5 +1,6 @@
 import type { Deps } from './deps.js';
-import { TERMINAL_STATUSES, type JobView } from './jobView.js';
+import { TERMINAL_STATUSES } from '../vocabulary.js';
+import type { JobView } from './jobView.js';
 
 export const jobTopic = (jobId: string) => `job:${jobId}`;
 export const userTopic = (userId: string) => `user:${userId}`;

@@ -1,22 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { insertFrom } from '../db/insertFrom.js';
+import { insertFrom, rowFrom, rowsOf } from '../db/statements.js';
 import { images, jobs, usageLogs, users, videos, type JobRow } from '../db/schema.js';
-import { CATALOG, expectedTimeOf, priceOf, type JobType, type JobTypeEntry } from './catalog.js';
+import { CATALOG, expectedTimeOf, priceOf, type JobTypeEntry } from './catalog.js';
 import { checkContentPolicy } from './contentPolicy.js';
 import type { Deps } from './deps.js';
 import { badInput, DomainError } from './errors.js';
 import { toView, viewOf, type JobView } from './jobView.js';
+import { imageMetadata, queuedJobMetadata, queueUsageMetadata, videoMetadata } from './legacyMetadata.js';
 import { checkPublicHost } from '../net/publicHost.js';
-import { buildNegativePrompt } from './negativePrompt.js';
 import { publishJob } from './publish.js';
 import { waitingCount } from './fairOrder.js';
+import { buildPayload } from './workerPayload.js';
 import { checkWebhookRequest } from './webhooks.js';
-import { REFERENCE_BUCKET, validateJobRequest, type QueueJobRequest, type ValidJobRequest } from './validateJob.js';
-
-/** The seed edge function's version, kept in metadata so seed-era reports can tell rows apart. */
-export const EDGE_FUNCTION_VERSION = '3.0.0';
+import { REFERENCE_BUCKET, validateJobRequest, type QueueJobRequest } from './validateJob.js';
 
 export interface QueueJobResult {
   job: JobView;
@@ -79,7 +77,7 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
     idempotencyKey: input.idempotencyKey,
     creditCost: cost,
     expectedGenerationTime: expectedTimeOf(entry, input.numImages),
-    metadata: jobMetadata(input, payload, cost),
+    metadata: queuedJobMetadata({ ...input, negativePrompt: payload.negative_prompt, cost }),
     payload: JSON.stringify(payload),
     queue: entry.queue,
     queuedAt: now,
@@ -96,17 +94,7 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
     userId,
     bucket: entry.bucket,
     status: 'queued',
-    metadata:
-      entry.format === 'video'
-        ? { model_type: entry.modelType, is_enhanced: entry.enhanced, original_job_id: jobId }
-        : {
-            model_type: entry.modelType,
-            is_sdxl: entry.queue === 'sdxl_queue',
-            is_enhanced: entry.enhanced,
-            image_index: i,
-            total_images: input.numImages,
-            original_job_id: jobId,
-          },
+    metadata: entry.format === 'video' ? videoMetadata(entry, jobId) : imageMetadata(entry, jobId, i, input.numImages),
     createdAt: now,
     updatedAt: now,
   }));
@@ -115,26 +103,15 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
     userId,
     action: 'queue_job',
     creditsConsumed: cost,
-    metadata: {
-      job_id: jobId,
-      project_id: input.projectId,
-      image_id: entry.format === 'image' ? outputIds[0] : null,
-      video_id: entry.format === 'video' ? outputIds[0] : null,
-      job_type: entry.jobType,
-      model_type: entry.modelType,
-      model_variant: entry.modelVariant,
-      queue: entry.queue,
-      dual_worker_routing: true,
-      negative_prompt_supported: entry.negativePromptSupported,
-      usage_timestamp: now.toISOString(),
-    },
+    metadata: queueUsageMetadata(entry, { jobId, projectId: input.projectId, outputId: outputIds[0], at: now }),
     createdAt: now,
   };
 
   // ONE statement, so one round trip and atomic without BEGIN/COMMIT: the
   // debit (creating the user on first sight) returns a row only when the
   // credits suffice, and the job, its outputs and its usage log are inserted
-  // from that row, so a short balance writes nothing at all.
+  // from that row, so a short balance writes nothing at all. The job row
+  // comes back as the database wrote it (defaults included).
   const start = deps.settings.startingCredits;
   const debit = sql`debit as (
       insert into ${users} (id, credits)
@@ -148,15 +125,15 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
       ? insertFrom(videos, [outputRows[0]], sql`job`)
       : insertFrom(images, outputRows.map((r, i) => ({ ...r, imageIndex: i })), sql`job`);
   const statement = sql`with ${debit},
-    job as (${insertFrom(jobs, [jobValues], sql`debit`)} returning id),
+    job as (${insertFrom(jobs, [jobValues], sql`debit`)} returning *),
     outputs as (${outputs}),
     usage as (${insertFrom(usageLogs, [usageRow], sql`job`)})
-    select credits from debit`;
+    select * from job`;
 
   let row: JobRow;
   try {
-    const debited = rowsOf(await deps.db.execute(statement));
-    if (debited.length === 0) {
+    const [inserted] = rowsOf(await deps.db.execute(statement));
+    if (!inserted) {
       const [u] = await deps.db.select({ credits: users.credits }).from(users).where(eq(users.id, userId));
       const available = u?.credits ?? start;
       throw new DomainError(
@@ -165,22 +142,7 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
         { required: cost, available },
       );
     }
-    row = {
-      ...jobValues,
-      progress: 0,
-      version: 1,
-      refundedAt: null,
-      errorMessage: null,
-      enhancedPrompt: null,
-      generationTime: null,
-      attempts: 0,
-      dispatchedAt: null,
-      dispatchEpoch: null,
-      pickedAt: null,
-      lastSeenAt: null,
-      startedAt: null,
-      completedAt: null,
-    };
+    row = rowFrom(jobs, inserted);
   } catch (err) {
     // Two requests with one idempotency key raced: the loser's statement
     // failed as a whole (no debit); answer with the winner's job.
@@ -231,14 +193,9 @@ async function findByKey(db: Db, userId: string, key: string): Promise<JobRow | 
 }
 
 async function replay(deps: Deps, row: JobRow): Promise<QueueJobResult> {
-  const entry = CATALOG[row.jobType as JobType];
+  const entry = CATALOG[row.jobType];
   const queueLength = await waitingCount(deps.db, entry.queue);
   return { job: await viewOf(deps.db, row), queueLength, entry };
-}
-
-/** postgres.js returns the rows as the result; PGlite wraps them in `{ rows }`. */
-function rowsOf(result: unknown): unknown[] {
-  return Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? []);
 }
 
 /**
@@ -252,118 +209,4 @@ function uniqueViolationOf(err: unknown): string | null {
     if (e.code === '23505') return e.constraint_name ?? e.constraint ?? '';
   }
   return null;
-}
-
-export interface WorkerPayload {
-  id: string;
-  type: string;
-  prompt: string;
-  user_id: string;
-  config: Record<string, unknown>;
-  negative_prompt?: string;
-  video_id: string | null;
-  image_id: string | null;
-  bucket: string;
-  model_variant: string;
-  character_id: null;
-  created_at: string;
-  metadata: Record<string, unknown>;
-}
-
-/** The list element the fleet pops (worker-protocol.md §2), with the seed producer's settings. */
-async function buildPayload(
-  deps: Deps,
-  jobId: string,
-  userId: string,
-  input: ValidJobRequest,
-  outputIds: string[],
-  now: Date,
-): Promise<WorkerPayload> {
-  const entry = input.entry;
-  const config: Record<string, unknown> = {
-    num_images: input.numImages,
-    ...(input.seed !== null ? { seed: input.seed } : {}),
-    size: entry.sample.size,
-    sample_steps: entry.sample.sample_steps,
-    sample_guide_scale: entry.sample.sample_guide_scale,
-    sample_solver: entry.sample.sample_solver,
-    sample_shift: entry.sample.sample_shift,
-    frame_num: entry.sample.frame_num,
-    enhance_prompt: entry.sample.enhance_prompt,
-    expected_time: expectedTimeOf(entry, input.numImages),
-    content_type: entry.format,
-    file_extension: entry.fileExtension,
-  };
-  const metadata: Record<string, unknown> = {};
-  // Workers fetch references with a plain GET, so uploaded ones travel as signed URLs
-  // that outlive the job's longest possible wait.
-  const ttl = deps.settings.signedUrlTtl + deps.settings.jobTimeoutGrace + expectedTimeOf(entry, input.numImages);
-  const fetchable = async (url: string) =>
-    url.startsWith(`${REFERENCE_BUCKET}/`)
-      ? (await deps.storage.signedGetUrl(REFERENCE_BUCKET, url.slice(REFERENCE_BUCKET.length + 1), ttl)).url
-      : url;
-  const imageRef = input.references.find((r) => r.type !== 'start_frame' && r.type !== 'end_frame');
-  if (imageRef) {
-    metadata.reference_image_url = await fetchable(imageRef.url);
-    metadata.reference_type = imageRef.type;
-    metadata.reference_strength = imageRef.strength;
-  }
-  // Frame references under both generations' names: the first reads
-  // *_reference_image_url, the second *_reference_url (and ignores the former).
-  for (const ref of input.references) {
-    if (ref.type === 'start_frame') metadata.start_reference_image_url = metadata.start_reference_url = await fetchable(ref.url);
-    if (ref.type === 'end_frame') metadata.end_reference_image_url = metadata.end_reference_url = await fetchable(ref.url);
-    if (ref.type === 'start_frame' || ref.type === 'end_frame') metadata.reference_strength ??= ref.strength;
-  }
-  // The second generation reads image-to-image strength as a denoise
-  // strength: how far the output may move away from the reference, the
-  // opposite of how strongly the reference holds (README, "Payload").
-  if (typeof metadata.reference_strength === 'number') metadata.denoise_strength = denoiseStrengthOf(metadata.reference_strength);
-  // Copy mode is never asked for through this API: always an ordinary generation.
-  metadata.exact_copy_mode = false;
-  return {
-    id: jobId,
-    type: entry.jobType,
-    prompt: input.prompt,
-    user_id: userId,
-    config,
-    ...(entry.negativePromptSupported ? { negative_prompt: buildNegativePrompt(input.prompt) } : {}),
-    // The WAN worker names its single output <video_id>.<ext>, images included.
-    video_id: entry.queue === 'wan_queue' ? outputIds[0] : null,
-    image_id: entry.format === 'image' ? outputIds[0] : null,
-    bucket: entry.bucket,
-    model_variant: entry.modelVariant,
-    character_id: null,
-    created_at: now.toISOString(),
-    metadata,
-  };
-}
-
-/** `1 - reference strength`, rounded to hundredths (reference 0.1..1.0 → denoise 0.9..0). */
-export function denoiseStrengthOf(referenceStrength: number): number {
-  return Math.round((1 - referenceStrength) * 100) / 100;
-}
-
-/** The seed's "Jobs Table" metadata keys. */
-function jobMetadata(input: ValidJobRequest, payload: WorkerPayload, cost: number): Record<string, unknown> {
-  const e = input.entry;
-  const imageRef = input.references.find((r) => r.type !== 'start_frame' && r.type !== 'end_frame');
-  return {
-    model_variant: e.modelVariant,
-    queue: e.queue,
-    ...(payload.negative_prompt ? { negative_prompt: payload.negative_prompt } : {}),
-    seed: input.seed,
-    num_images: input.numImages,
-    ...(imageRef
-      ? { reference_image_url: imageRef.url, reference_type: imageRef.type, reference_strength: imageRef.strength }
-      : {}),
-    references: input.references,
-    expected_generation_time: expectedTimeOf(e, input.numImages),
-    content_type: e.format,
-    file_extension: e.fileExtension,
-    credits: cost,
-    dual_worker_routing: true,
-    negative_prompt_supported: e.negativePromptSupported,
-    edge_function_version: EDGE_FUNCTION_VERSION,
-  };
 }

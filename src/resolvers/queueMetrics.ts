@@ -1,6 +1,7 @@
 import { and, inArray, isNotNull, sql } from 'drizzle-orm';
 import { jobs } from '../db/schema.js';
-import { CATALOG, QUEUES, type JobType } from './catalog.js';
+import { ACTIVE_STATUSES } from '../vocabulary.js';
+import { CATALOG, QUEUES } from './catalog.js';
 import type { Deps } from './deps.js';
 import { waitingCount } from './fairOrder.js';
 
@@ -18,13 +19,13 @@ export function registerQueueGauges(deps: Pick<Deps, 'db' | 'queue' | 'metrics'>
       deps.db
         .select({ jobType: jobs.jobType, n: sql<number>`count(*)::int` })
         .from(jobs)
-        .where(and(inArray(jobs.status, ['queued', 'processing']), isNotNull(jobs.pickedAt)))
+        .where(and(inArray(jobs.status, ACTIVE_STATUSES), isNotNull(jobs.pickedAt)))
         .groupBy(jobs.jobType),
     ]);
     QUEUES.forEach((q, i) => deps.metrics.queueWaiting.set({ queue: q }, lengths[i]));
     const perQueue = new Map<string, number>(QUEUES.map((q) => [q, 0]));
     for (const r of running) {
-      const queue = CATALOG[r.jobType as JobType]?.queue;
+      const queue = CATALOG[r.jobType]?.queue;
       if (queue) perQueue.set(queue, (perQueue.get(queue) ?? 0) + Number(r.n));
     }
     for (const [queue, n] of perQueue) deps.metrics.queueRunning.set({ queue }, n);

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { CATALOG, QUEUES, type JobType } from './catalog.js';
+import type { JobType } from '../vocabulary.js';
+import { CATALOG, QUEUES } from './catalog.js';
 import type { Deps } from './deps.js';
 import { positionsOf, rowsOf } from './fairOrder.js';
 import type { JobView, ScheduleView } from './jobView.js';
@@ -134,7 +135,7 @@ async function computeStats(deps: Deps, queue: string): Promise<QueueStats> {
 
 /** Mean run time of the queue's job types: measured where known, the catalog otherwise. */
 function typicalRunSeconds(queue: string, measured: Partial<Record<JobType, number>>): number {
-  const values = Object.values(measured);
+  const values = Object.values(measured).filter((v): v is number => typeof v === 'number');
   if (values.length > 0) return values.reduce((a, b) => a + b, 0) / values.length;
   const types = Object.values(CATALOG).filter((e) => e.queue === queue);
   return types.reduce((a, e) => a + e.expectedGenerationTime, 0) / types.length;

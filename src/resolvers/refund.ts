@@ -3,6 +3,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { Tx } from '../db/client.js';
 import { images, jobs, usageLogs, users, videos, type JobRow } from '../db/schema.js';
 import { closeAttempt, type AttemptOutcome } from './attempts.js';
+import { refundUsageMetadata } from './legacyMetadata.js';
 
 /**
  * Ends a job as failed or cancelled and gives its credits back. Must run in
@@ -45,7 +46,7 @@ export async function endWithRefund(
       userId: row.userId,
       action: status === 'failed' ? 'refund_failed_job' : 'refund_cancelled_job',
       creditsConsumed: -row.creditCost,
-      metadata: { job_id: row.id, job_type: row.jobType, reason: errorMessage, usage_timestamp: now.toISOString() },
+      metadata: refundUsageMetadata(row, errorMessage, now),
     });
   }
   return updated;

@@ -4,7 +4,7 @@ import { images, jobs, usageLogs, users, videos } from '../db/schema.js';
 import { checkContentPolicy } from './contentPolicy.js';
 import type { Deps } from './deps.js';
 import { DomainError, notFound } from './errors.js';
-import type { Viewer } from './jobs.js';
+import type { Viewer } from './viewer.js';
 import { viewOf, type JobView } from './jobView.js';
 import { publishJob } from './publish.js';
 

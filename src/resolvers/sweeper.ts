@@ -1,6 +1,7 @@
 import { and, inArray, isNotNull, lt, sql } from 'drizzle-orm';
 import { jobs } from '../db/schema.js';
 import { requeueForAnotherAttempt } from './attempts.js';
+import { ACTIVE_STATUSES } from '../vocabulary.js';
 import type { Deps } from './deps.js';
 import { viewOf } from './jobView.js';
 import { publishJob } from './publish.js';

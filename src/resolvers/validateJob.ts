@@ -1,14 +1,12 @@
 import { z } from 'zod';
-import { CATALOG, JOB_TYPES, type JobType, type JobTypeEntry } from './catalog.js';
+import { IMAGE_REFERENCE_TYPES, JOB_TYPES, REFERENCE_TYPES, type ReferenceType } from '../vocabulary.js';
+import { CATALOG, isJobType, type JobTypeEntry } from './catalog.js';
 import type { StoredReference } from '../db/schema.js';
 import { badInput } from './errors.js';
 
 export const MAX_SEED = 4_294_967_295;
 export const MAX_PROMPT = 2000;
 export const REFERENCE_BUCKET = 'reference_images';
-const IMAGE_REFERENCE_TYPES = ['style', 'composition', 'character'] as const;
-const VIDEO_REFERENCE_TYPES = ['start_frame', 'end_frame'] as const;
-const ALL_REFERENCE_TYPES = [...IMAGE_REFERENCE_TYPES, ...VIDEO_REFERENCE_TYPES] as const;
 
 /** What either door (GraphQL or REST) hands to queueJob. */
 export interface QueueJobRequest {
@@ -45,13 +43,13 @@ const uuid = z.uuid({ message: 'must be a UUID' });
  * allowed values. Pure: touches nothing, so a refusal changes nothing.
  */
 export function validateJobRequest(req: QueueJobRequest, userId: string): ValidJobRequest {
-  if (!(JOB_TYPES as readonly string[]).includes(req.jobType)) {
+  if (!isJobType(req.jobType)) {
     throw badInput(`Unknown jobType "${req.jobType}". Valid job types: ${JOB_TYPES.join(', ')}.`, {
       field: 'jobType',
       validJobTypes: JOB_TYPES,
     });
   }
-  const entry = CATALOG[req.jobType as JobType];
+  const entry = CATALOG[req.jobType];
 
   if (typeof req.prompt !== 'string') throw badInput('prompt is required: a string of 1 to 2000 characters.', { field: 'prompt' });
   refuseNul('prompt', req.prompt);
@@ -159,7 +157,7 @@ function validateReferences(
   userId: string,
 ): StoredReference[] {
   const allowedTypes: readonly string[] =
-    entry.format === 'video' ? ALL_REFERENCE_TYPES : IMAGE_REFERENCE_TYPES;
+    entry.format === 'video' ? REFERENCE_TYPES : IMAGE_REFERENCE_TYPES;
   const seen = new Set<string>();
   return refs.map((ref, i) => {
     const field = `references[${i}]`;
@@ -176,7 +174,7 @@ function validateReferences(
     if (typeof strength !== 'number' || !Number.isFinite(strength) || strength < 0.1 || strength > 1.0) {
       throw badInput(`${field}.strength must be between 0.1 and 1.0 (got ${strength}).`, { field: `${field}.strength` });
     }
-    return { url: checkReferenceUrl(ref.url, userId, field), type: ref.type as StoredReference['type'], strength };
+    return { url: checkReferenceUrl(ref.url, userId, field), type: ref.type as ReferenceType, strength };
   });
 }
 

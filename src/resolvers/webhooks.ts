@@ -3,10 +3,10 @@ import { DEFAULT_WEBHOOK_EVENTS, deliveriesOf, redeliver, WEBHOOK_EVENTS, type W
 import { rotateSigningSecret, signingSecretOf } from '../webhooks/secrets.js';
 import type { Deps } from './deps.js';
 import { badInput, notFound } from './errors.js';
-import type { Viewer } from './jobs.js';
+import { isUuid } from '../vocabulary.js';
+import type { Viewer } from './viewer.js';
 import type { QueueJobRequest } from './validateJob.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * A queueJob's `webhook` and `webhookEvents`, checked before anything is
@@ -67,7 +67,7 @@ export function webhookDeliveriesOf(deps: Deps, jobId: string): Promise<WebhookD
 /** Sends a delivery again now: the owner's (or, for admins, anyone's); others get NOT_FOUND. */
 export async function redeliverWebhook(deps: Deps, viewer: Viewer, id: string): Promise<WebhookDeliveryView> {
   const missing = () => notFound(`Webhook delivery ${id} not found. Check the id (Job.webhookDeliveries lists them); you can only redeliver your own.`);
-  if (!UUID.test(id)) throw missing();
+  if (!isUuid(id)) throw missing();
   const row = await redeliver(deps.db, id.toLowerCase(), viewer.admin ? null : viewer.id);
   if (!row) throw missing();
   return row;

@@ -1,13 +1,9 @@
-import { Repeater } from 'graphql-yoga';
-import { notFound } from '../resolvers/errors.js';
-import { cancelJob, getJob, listJobs } from '../resolvers/jobs.js';
-import { TERMINAL_STATUSES, type AssetRecord, type JobView } from '../resolvers/jobView.js';
-import { jobTopic, userTopic } from '../resolvers/publish.js';
+import { cancelJob } from '../resolvers/cancelJob.js';
+import { getJob, listJobs } from '../resolvers/readJobs.js';
+import { watchJob, watchUserJobs } from '../resolvers/watchJobs.js';
+import type { AssetRecord, JobView } from '../resolvers/jobView.js';
 import { queueJob } from '../resolvers/queueJob.js';
-import { scheduleAt } from '../resolvers/queueStats.js';
-import type { Deps } from '../resolvers/deps.js';
 import type { StoredReference } from '../db/schema.js';
-import type { EventSubscription } from '../pubsub/events.js';
 import { requireUser } from './auth.js';
 import { builder } from './builder.js';
 import { JobStatusEnum, JobTypeEnum, MediaFormatEnum, QualityEnum, ReferenceTypeEnum, WebhookEventEnum } from './enums.js';
@@ -206,74 +202,18 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-/** Feeds a bus subscription into a Repeater, which (unlike an async generator) can be ended while it waits. */
-function stream(
-  sub: EventSubscription<JobView>,
-  first: JobView | null,
-  accept: (job: JobView) => boolean,
-  deps?: Deps,
-): Repeater<JobView> {
-  return new Repeater<JobView>(async (push, stop) => {
-    let unwatch = () => {};
-    void stop.then(() => {
-      unwatch();
-      return sub.return();
-    });
-    let version = -1;
-    let latest: JobView | null = null;
-    const emit = async (job: JobView) => {
-      version = job.version;
-      latest = job;
-      // A single job's stream also shows its queue position going down while it waits.
-      unwatch();
-      if (deps && first && job.status === 'queued' && job.takenAt === null) {
-        unwatch = deps.scheduler.watchPosition(job, (position) => {
-          const at = latest;
-          if (!at || at.version !== job.version) return;
-          void scheduleAt(deps, at, position).then((schedule) => latest === at && push({ ...at, schedule }), () => {});
-        });
-      }
-      await push(job);
-      if (first && TERMINAL_STATUSES.has(job.status)) stop();
-    };
-    if (first) await emit(first);
-    for await (const job of sub) {
-      if (first && job.version <= version) continue; // stale or duplicate news
-      if (accept(job)) await emit(job);
-    }
-    stop();
-  });
-}
-
 builder.subscriptionFields((t) => ({
   jobUpdated: t.field({
     type: Job,
     description: "The job's current state at once, then every change; completes after a terminal state.",
     args: { id: t.arg.id({ required: true }) },
-    subscribe: async (_root, { id }, ctx) => {
-      const viewer = requireUser(ctx);
-      const jobId = String(id).toLowerCase();
-      // Subscribe before reading, so no change can fall between the read and the stream.
-      const sub = await ctx.deps.events.subscribe<JobView>([jobTopic(jobId)]);
-      try {
-        const current = await getJob(ctx.deps, viewer, jobId);
-        if (!current) throw notFound(`Job ${id} not found. Check the id; you can only watch your own jobs.`);
-        return stream(sub, current, () => true, ctx.deps);
-      } catch (err) {
-        await sub.return();
-        throw err;
-      }
-    },
+    subscribe: async (_root, { id }, ctx) => watchJob(ctx.deps, requireUser(ctx), String(id)),
     resolve: (job) => job,
   }),
   myJobUpdates: t.field({
     type: Job,
     description: "Every change to any of the viewer's jobs.",
-    subscribe: async (_root, _args, ctx) => {
-      const viewer = requireUser(ctx);
-      const sub = await ctx.deps.events.subscribe<JobView>([userTopic(viewer.id)]);
-      return stream(sub, null, (job) => job.userId === viewer.id);
-    },
+    subscribe: async (_root, _args, ctx) => watchUserJobs(ctx.deps, requireUser(ctx)),
     resolve: (job) => job,
   }),
 }));

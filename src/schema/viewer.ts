@@ -1,4 +1,4 @@
-import { getAccount } from '../resolvers/jobs.js';
+import { getAccount } from '../resolvers/account.js';
 import { requireUser } from './auth.js';
 import { builder } from './builder.js';
 

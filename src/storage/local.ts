@@ -1,9 +1,8 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, unlink, link } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { downloadHeaders } from './mediaTypes.js';
-import { normalizeObjectPath, validateBucketName, validateObjectPath } from './paths.js';
-import { InvalidPathError, ObjectExistsError, type SignedUrl, type Storage, type StoredObject } from './storage.js';
+import { validateBucketName, validateObjectPath } from './paths.js';
+import { checkTtl, InvalidPathError, ObjectExistsError, type SignedUrl, type Storage, type StoredObject } from './storage.js';
 
 /** Options of {@link createLocalStorage}. */
 export interface LocalStorageOptions {
@@ -12,7 +11,7 @@ export interface LocalStorageOptions {
   /**
    * Origin the server is reached at (`PUBLIC_URL`), e.g. `http://localhost:4000`.
    * Signed URLs are `<publicUrl>/storage/v1/object/...`; the server must route
-   * those requests, with that path at the root, to `handleSignedRequest`.
+   * those requests, with that path at the root, to `handleSignedRequest` (src/http/signedUrls.ts).
    */
   publicUrl: string;
   /** HMAC-SHA256 key for signed URL tokens. Keep it secret; changing it invalidates outstanding URLs. */
@@ -21,27 +20,25 @@ export interface LocalStorageOptions {
   maxUploadBytes?: number;
 }
 
-/** Local-disk storage, plus the HTTP handler that serves its signed URLs. */
+/** The answer to "may this request use this signed URL?": its expiry, or why not. */
+export type SignatureCheck = { ok: true; expiresMs: number } | { ok: false; reason: string };
+
+/**
+ * Local-disk storage, plus what the HTTP handler that serves its signed URLs
+ * (src/http/signedUrls.ts) needs: the signature check and the upload limit.
+ */
 export type LocalStorage = Storage & {
-  /**
-   * Answers a request to a signed URL produced by this storage, or returns
-   * `null` when the URL path is not under `/storage/v1/object/sign/` or
-   * `/storage/v1/object/upload/sign/` (so the caller can route it elsewhere).
-   */
-  handleSignedRequest(request: Request): Promise<Response | null>;
+  /** Checks a signed URL's token for one method, object and (for PUT) content type. */
+  verifySignedUrl(token: string | null, method: 'GET' | 'PUT', bucket: string, path: string, contentType: string): SignatureCheck;
+  /** Largest body a signed PUT URL accepts, in bytes. */
+  readonly maxUploadBytes: number;
 };
 
-const GET_PREFIX = '/storage/v1/object/sign/';
-const PUT_PREFIX = '/storage/v1/object/upload/sign/';
+/** Where signed download and upload URLs point; src/http/signedUrls.ts serves these paths. */
+export const SIGNED_GET_PREFIX = '/storage/v1/object/sign/';
+export const SIGNED_PUT_PREFIX = '/storage/v1/object/upload/sign/';
 const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
-/** Same ceiling as S3 presigned URLs, so both backends accept the same TTLs. */
-const MAX_TTL_SECONDS = 7 * 24 * 3600;
 const TOKEN_VERSION = 'v1';
-/**
- * A refused body is not read to its end, so the connection cannot carry
- * another request: saying so stops clients from reusing it (and failing).
- */
-const TOO_LARGE = { Connection: 'close' };
 
 /**
  * Object storage on the local file system (used when `S3_BUCKET` is unset).
@@ -201,7 +198,7 @@ export function createLocalStorage(opts: LocalStorageOptions): LocalStorage {
     locate(bucket, path);
     const expiresMs = Date.now() + checkTtl(ttlSeconds) * 1000;
     const token = `${expiresMs}.${sign(method, bucket, path, expiresMs, contentType).toString('base64url')}`;
-    const prefix = method === 'GET' ? GET_PREFIX : PUT_PREFIX;
+    const prefix = method === 'GET' ? SIGNED_GET_PREFIX : SIGNED_PUT_PREFIX;
     const encoded = [bucket, ...path.split('/')].map(encodeURIComponent).join('/');
     return { url: `${publicUrl}${prefix}${encoded}?token=${encodeURIComponent(token)}`, expiresAt: new Date(expiresMs) };
   }
@@ -213,7 +210,7 @@ export function createLocalStorage(opts: LocalStorageOptions): LocalStorage {
     bucket: string,
     path: string,
     contentType: string,
-  ): { ok: true; expiresMs: number } | { ok: false; reason: string } {
+  ): SignatureCheck {
     const match = token ? /^(\d{1,16})\.([A-Za-z0-9_-]{43})$/.exec(token) : null;
     if (!match) return { ok: false, reason: 'The URL has no valid "token" parameter; request a new signed URL.' };
     const expiresMs = Number(match[1]);
@@ -229,68 +226,6 @@ export function createLocalStorage(opts: LocalStorageOptions): LocalStorage {
       return { ok: false, reason: `The signed URL expired at ${new Date(expiresMs).toISOString()}; request a new one.` };
     }
     return { ok: true, expiresMs };
-  }
-
-  async function handleSignedRequest(request: Request): Promise<Response | null> {
-    const url = new URL(request.url);
-    const kind = url.pathname.startsWith(GET_PREFIX) ? 'GET' : url.pathname.startsWith(PUT_PREFIX) ? 'PUT' : null;
-    if (!kind) return null;
-
-    const method = request.method.toUpperCase();
-    const allowed = kind === 'GET' ? ['GET', 'HEAD'] : ['PUT'];
-    if (!allowed.includes(method)) {
-      return jsonError(405, 'MethodNotAllowed', `Use ${allowed.join(' or ')} on this signed URL.`, { Allow: allowed.join(', ') });
-    }
-
-    // The URL parser has already resolved any literal "."/".." segments, so
-    // what is left is checked as a bucket plus a once-encoded object path.
-    const rest = url.pathname.slice((kind === 'GET' ? GET_PREFIX : PUT_PREFIX).length);
-    const slash = rest.indexOf('/');
-    let bucket: string;
-    let path: string;
-    try {
-      if (slash <= 0) throw new InvalidPathError('The URL must name a bucket and an object: .../<bucket>/<path>.');
-      bucket = validateBucketName(normalizeBucketSegment(rest.slice(0, slash)));
-      path = normalizeObjectPath(rest.slice(slash + 1));
-    } catch (err) {
-      if (err instanceof InvalidPathError) return jsonError(400, 'InvalidKey', err.message);
-      throw err;
-    }
-
-    if (kind === 'GET') {
-      const check = verify(url.searchParams.get('token'), 'GET', bucket, path, '');
-      if (!check.ok) return jsonError(403, 'InvalidSignature', check.reason);
-      const object = await get(bucket, path);
-      if (!object) return jsonError(404, 'not_found', `The object ${bucket}/${path} does not exist.`);
-      const maxAge = Math.max(0, Math.floor((check.expiresMs - Date.now()) / 1000));
-      const headers = {
-        ...downloadHeaders(object.contentType, path),
-        'Content-Length': String(object.body.byteLength),
-        'Cache-Control': `private, max-age=${maxAge}`,
-      };
-      // The bytes come from readFile, so they sit on a plain ArrayBuffer (never a SharedArrayBuffer).
-      const body = object.body as Uint8Array<ArrayBuffer>;
-      return new Response(method === 'HEAD' ? null : body, { status: 200, headers });
-    }
-
-    // PUT: the content type is part of the signature, exactly like a presigned
-    // S3 PUT that signs Content-Type, so a different one is refused as a bad
-    // signature (and both backends behave the same for clients).
-    const contentType = (request.headers.get('content-type') ?? '').trim();
-    const check = verify(url.searchParams.get('token'), 'PUT', bucket, path, contentType);
-    if (!check.ok) return jsonError(403, 'InvalidSignature', check.reason);
-
-    const declared = request.headers.get('content-length');
-    if (declared !== null && Number(declared) > maxUploadBytes) {
-      return jsonError(413, 'EntityTooLarge', `The upload is ${declared} bytes; the limit is ${maxUploadBytes} bytes.`, TOO_LARGE);
-    }
-    const body = await readLimited(request, maxUploadBytes);
-    if (!body) return jsonError(413, 'EntityTooLarge', `The upload exceeds the limit of ${maxUploadBytes} bytes.`, TOO_LARGE);
-    await put(bucket, path, body, { contentType, upsert: true });
-    return new Response(JSON.stringify({ Key: `${bucket}/${path}` }), {
-      status: 200,
-      headers: { 'Content-Type': 'application/json' },
-    });
   }
 
   async function signedPutUrl(bucket: string, path: string, ttlSeconds: number, contentType: string): Promise<SignedUrl> {
@@ -331,56 +266,13 @@ export function createLocalStorage(opts: LocalStorageOptions): LocalStorage {
     async close() {
       // Nothing to release: every operation opens and closes its own files.
     },
-    handleSignedRequest,
+    verifySignedUrl: verify,
+    maxUploadBytes,
   };
 }
 
 // eslint-disable-next-line no-control-regex
 const CONTROL_OR_NEWLINE = /[\u0000-\u001f\u007f]/;
-
-function normalizeBucketSegment(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw new InvalidPathError(`The bucket name "${raw}" has malformed percent-encoding.`);
-  }
-}
-
-function checkTtl(ttlSeconds: number): number {
-  // Whole seconds, same rule as the S3 backend, so callers see one behaviour.
-  const seconds = Math.round(ttlSeconds);
-  if (!Number.isFinite(ttlSeconds) || seconds < 1 || seconds > MAX_TTL_SECONDS) {
-    throw new RangeError(`A signed URL's lifetime must be between 1 and ${MAX_TTL_SECONDS} seconds; got ${ttlSeconds}.`);
-  }
-  return seconds;
-}
-
-/** Reads the body, or returns null as soon as it grows past `limit` bytes. */
-async function readLimited(request: Request, limit: number): Promise<Uint8Array | null> {
-  if (!request.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  return new Uint8Array(Buffer.concat(chunks, size));
-}
-
-/** A Supabase-Storage-shaped error: `{"statusCode": "403", "error": "...", "message": "..."}`. */
-function jsonError(status: number, error: string, message: string, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify({ statusCode: String(status), error, message }), {
-    status,
-    headers: { 'Content-Type': 'application/json', ...headers },
-  });
-}
 
 function errCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;

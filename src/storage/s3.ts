@@ -10,7 +10,7 @@ import {
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { objectKey, validateBucketName, validateObjectPath } from './paths.js';
-import { ObjectExistsError, type SignedUpload, type SignedUrl, type Storage, type StoredObject } from './storage.js';
+import { checkTtl, ObjectExistsError, type SignedUpload, type SignedUrl, type Storage, type StoredObject } from './storage.js';
 
 /** Options of {@link createS3Storage}; each maps to one `S3_*` variable. */
 export interface S3StorageOptions {
@@ -28,8 +28,6 @@ export interface S3StorageOptions {
   forcePathStyle?: boolean;
 }
 
-/** Presigned URLs cannot outlive 7 days (SigV4 limit). */
-const MAX_TTL_SECONDS = 7 * 24 * 3600;
 /** How long `ping()` waits for the store, so readiness checks fail fast. */
 const PING_TIMEOUT_MS = 5_000;
 
@@ -228,14 +226,6 @@ function redactEndpoint(endpoint: string): string {
   } catch {
     return endpoint.replace(/\/\/[^/@]*@/, '//');
   }
-}
-
-function checkTtl(ttlSeconds: number): number {
-  const seconds = Math.round(ttlSeconds);
-  if (!Number.isFinite(ttlSeconds) || seconds < 1 || seconds > MAX_TTL_SECONDS) {
-    throw new RangeError(`A signed URL's lifetime must be between 1 and ${MAX_TTL_SECONDS} seconds; got ${ttlSeconds}.`);
-  }
-  return seconds;
 }
 
 /** The HTTP status of an SDK error (HeadObject 404s carry no error code, only the status). */

@@ -60,3 +60,18 @@ export class InvalidPathError extends Error {
     this.name = 'InvalidPathError';
   }
 }
+
+/** Presigned S3 URLs cannot outlive 7 days (SigV4 limit); local storage takes the same ceiling. */
+export const MAX_TTL_SECONDS = 7 * 24 * 3600;
+
+/**
+ * A signed URL's lifetime in whole seconds, checked by one rule for both
+ * backends, so callers see one behaviour; RangeError outside 1..7 days.
+ */
+export function checkTtl(ttlSeconds: number): number {
+  const seconds = Math.round(ttlSeconds);
+  if (!Number.isFinite(ttlSeconds) || seconds < 1 || seconds > MAX_TTL_SECONDS) {
+    throw new RangeError(`A signed URL's lifetime must be between 1 and ${MAX_TTL_SECONDS} seconds; got ${ttlSeconds}.`);
+  }
+  return seconds;
+}

@@ -3,7 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import type { Db } from '../db/client.js';
 import { viewOf, type JobView } from '../resolvers/jobView.js';
 import type { WebhookMetrics } from './metrics.js';
-import { claimDue, jobRowFromSnapshot, nextDueAt, recordAttempt, releaseLease, WEBHOOK_CHANNEL, type ClaimedDelivery } from './outbox.js';
+import { claimDue, jobRowFromSnapshot, recordAttempt, releaseLease, WEBHOOK_CHANNEL, type ClaimedDelivery } from './outbox.js';
 import type { Sender } from './sender.js';
 import { signingSecretOf } from './secrets.js';
 
@@ -36,9 +36,9 @@ export interface WebhookDispatcher {
  * Sends the outbox. Any number of instances may run one: rows are claimed
  * with a lease. It wakes on the trigger's NOTIFY (sent at commit, so a
  * delivery goes out within milliseconds of the job change), when a send
- * finishes (the next delivery of that job may now go), and on a timer set to
- * the next due retry (at most `pollMs` away, which also picks up rows whose
- * dispatcher died).
+ * finishes (the next delivery of that job may now go), when a retry it
+ * scheduled is due, and every `pollMs` (which picks up everything else: rows
+ * whose dispatcher died, retries scheduled by other instances).
  */
 export function createWebhookDispatcher(opts: WebhookDispatcherOptions): WebhookDispatcher {
   const { db, logger } = opts;
@@ -50,6 +50,7 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
   let again = false;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
+  let timerAt = 0;
   let unlisten: (() => Promise<void>) | undefined;
 
   const listening = opts.listen
@@ -86,7 +87,9 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
         }
         if (claimed.length === room) again = true;
       } while (again && !closed);
-      await schedule();
+      // Retries this instance schedules arm the timer themselves (see deliver); the poll finds the rest:
+      // other instances' retries, claims of dead instances, redeliveries whose NOTIFY was missed.
+      arm(opts.pollMs);
     } catch (err) {
       if (!closed) logger.warn({ err: String(err) }, 'webhook dispatch pass failed; retrying shortly');
       arm(opts.pollMs);
@@ -95,16 +98,17 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
     }
   }
 
-  async function schedule(): Promise<void> {
-    const due = await nextDueAt(db);
-    // A due row this pass could not claim (another instance holds it, or no room) is retried soon, not in a busy loop.
-    arm(due === null ? opts.pollMs : Math.min(opts.pollMs, Math.max(50, due.getTime() - Date.now())));
-  }
-
+  /** Wakes in `ms` at the latest: an earlier wake-up already set is kept. */
   function arm(ms: number): void {
     if (closed) return;
+    const at = Date.now() + ms;
+    if (timer && timerAt <= at && timerAt > Date.now()) return;
     clearTimeout(timer);
-    timer = setTimeout(kick, ms);
+    timerAt = at;
+    timer = setTimeout(() => {
+      timer = undefined;
+      kick();
+    }, ms);
     timer.unref();
   }
 
@@ -114,7 +118,7 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
       const view = await viewOf(db, jobRowFromSnapshot(d.job));
       const body = JSON.stringify({ type: `job.${d.event}`, timestamp: d.createdAt.toISOString(), data: await opts.render(view) });
       // Signed at send time with the current secret: after a rotation every attempt uses the new one.
-      const secret = await signingSecretOf(db, d.userId);
+      const secret = d.secret ?? (await signingSecretOf(db, d.userId));
       const sentAt = new Date();
       const headers = {
         'webhook-id': d.id,
@@ -134,8 +138,10 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
       return;
     }
     try {
-      const status = await recordAttempt(db, d, outcome, opts.retryBaseSeconds);
-      if (status === null) return;
+      const recorded = await recordAttempt(db, d, outcome, opts.retryBaseSeconds);
+      if (recorded === null) return;
+      const { status, nextAttemptAt } = recorded;
+      if (nextAttemptAt) arm(Math.max(0, nextAttemptAt.getTime() - Date.now()));
       opts.metrics?.attempt(status === 'pending' ? 'retrying' : status);
       if (status === 'delivered') opts.metrics?.delivered((outcome.at.getTime() - d.createdAt.getTime()) / 1000);
       const log = { deliveryId: d.id, jobId: d.jobId, event: d.event, attempt: d.attempts + 1, status: outcome.status };

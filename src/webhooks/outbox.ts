@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, getTableColumns, inArray, isNull, lt, lte, notExists, or, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Db, DbOrTx } from '../db/client.js';
-import { jobs, webhookDeliveries, type JobRow, type WebhookDeliveryRow } from '../db/schema.js';
+import { jobs, webhookDeliveries, webhookSecrets, type JobRow, type WebhookDeliveryRow } from '../db/schema.js';
 import { MAX_ATTEMPTS, retryDelayMs } from './schedule.js';
 
 /** The channel the outbox trigger notifies on commit (the `webhook_trigger` migration in drizzle/). */
@@ -37,7 +37,11 @@ const viewColumns = {
 export type ClaimedDelivery = Pick<
   WebhookDeliveryRow,
   'id' | 'jobId' | 'userId' | 'event' | 'url' | 'job' | 'attempts' | 'cycleAttempts' | 'createdAt'
-> & { leaseToken: string };
+> & {
+  leaseToken: string;
+  /** The owner's signing secret as of the claim; null when the owner has none yet. */
+  secret: string | null;
+};
 
 const earlier = alias(webhookDeliveries, 'earlier');
 /** No earlier delivery of the same job is still pending: deliveries of a job go out one at a time, in event order. */
@@ -85,6 +89,9 @@ export async function claimDue(db: Db, limit: number, leaseMs: number): Promise<
       attempts: webhookDeliveries.attempts,
       cycleAttempts: webhookDeliveries.cycleAttempts,
       createdAt: webhookDeliveries.createdAt,
+      // Read in the same round trip: every send needs it.
+      // Spelled out: drizzle drops table names from columns inside RETURNING, which would make this ambiguous.
+      secret: sql<string | null>`(select s.secret from ${webhookSecrets} s where s.user_id = ${sql.raw('"webhook_deliveries"."user_id"')})`,
     });
   return rows.map((r) => ({ ...r, leaseToken: token }));
 }
@@ -108,10 +115,11 @@ export async function recordAttempt(
   claimed: ClaimedDelivery,
   outcome: AttemptOutcome,
   retryBaseSeconds: number,
-): Promise<'delivered' | 'pending' | 'failed' | null> {
+): Promise<{ status: 'delivered' | 'pending' | 'failed'; nextAttemptAt: Date | null } | null> {
   const ok = outcome.status !== null && outcome.status >= 200 && outcome.status < 300;
   const cycle = claimed.cycleAttempts + 1;
   const status = ok ? 'delivered' : cycle >= MAX_ATTEMPTS ? 'failed' : 'pending';
+  const nextAttemptAt = status === 'pending' ? new Date(Date.now() + retryDelayMs(cycle, retryBaseSeconds)) : null;
   const updated = await db
     .update(webhookDeliveries)
     .set({
@@ -121,14 +129,14 @@ export async function recordAttempt(
       responseStatus: outcome.status,
       lastError: ok ? null : outcome.error,
       lastAttemptAt: outcome.at,
-      nextAttemptAt: status === 'pending' ? new Date(Date.now() + retryDelayMs(cycle, retryBaseSeconds)) : null,
+      nextAttemptAt,
       deliveredAt: ok ? outcome.at : undefined,
       leaseUntil: null,
       leaseToken: null,
     })
     .where(and(eq(webhookDeliveries.id, claimed.id), eq(webhookDeliveries.leaseToken, claimed.leaseToken)))
     .returning({ id: webhookDeliveries.id });
-  return updated.length ? status : null;
+  return updated.length ? { status, nextAttemptAt } : null;
 }
 
 /** Gives a claimed delivery back at once, attempt uncounted (this instance is stopping mid-send). */
@@ -137,19 +145,6 @@ export async function releaseLease(db: Db, claimed: ClaimedDelivery): Promise<vo
     .update(webhookDeliveries)
     .set({ leaseUntil: null, leaseToken: null })
     .where(and(eq(webhookDeliveries.id, claimed.id), eq(webhookDeliveries.leaseToken, claimed.leaseToken)));
-}
-
-/** When the next delivery becomes claimable (due, unleased, first of its job); null when none is pending. */
-export async function nextDueAt(db: Db): Promise<Date | null> {
-  const [row] = await db
-    .select({
-      due: sql<unknown>`min(greatest(${webhookDeliveries.nextAttemptAt}, coalesce(${webhookDeliveries.leaseUntil}, ${webhookDeliveries.nextAttemptAt})))`,
-    })
-    .from(webhookDeliveries)
-    .where(and(eq(webhookDeliveries.status, 'pending'), firstOfItsJob(db)));
-  const due = row?.due;
-  if (due === null || due === undefined) return null;
-  return due instanceof Date ? due : new Date(String(due));
 }
 
 /** The deliveries of some jobs, in event order. */

@@ -1,22 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jobs } from '../../src/db/schema.js';
-import { collect, fleet, gql, startTestServer, TEST_JWT_SECRET, wsClient, type GqlResult, type TestServer } from '../helpers/app.js';
+import { collect, gql, TEST_JWT_SECRET, wsClient, type GqlResult, type TestServer, serverForFile, type Fleet } from '../helpers/app.js';
 
 /** Tokens and ownership (http-contract.md "Tokens", issue 2 "Domain rules"). */
 
 let server: TestServer;
-let worker: ReturnType<typeof fleet>;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  worker = fleet(server.url, await server.workerToken());
-});
-afterAll(async () => {
-  await server?.close();
-});
+let worker: Fleet;
+serverForFile((s, w) => ((server = s), (worker = w)));
 
 const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 const future = () => Math.floor(Date.now() / 1000) + 3600;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { images, jobs, usageLogs, videos } from '../../src/db/schema.js';
-import { collect, fleet, gql, startTestServer, wsClient, type TestServer } from '../helpers/app.js';
+import { collect, gql, wsClient, type TestServer, serverForFile, type Fleet } from '../helpers/app.js';
 import { newUser as newTestUser, type TestUser } from '../helpers/app.js';
 
 /** The fleet's job-callback (worker-protocol.md §4) against a started server. */
@@ -12,15 +12,8 @@ const JOB = `id jobType status progress seed numImages generationTime errorMessa
 const GET = `query($id: ID!) { job(id: $id) { ${JOB} } }`;
 
 let server: TestServer;
-let worker: ReturnType<typeof fleet>;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  worker = fleet(server.url, await server.workerToken());
-});
-afterAll(async () => {
-  await server?.close();
-});
+let worker: Fleet;
+serverForFile((s, w) => ((server = s), (worker = w)));
 
 type User = TestUser;
 const newUser = () => newTestUser(server);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fleet, gql, newUser, startTestServer, type TestServer, type TestUser } from '../helpers/app.js';
+import { gql, newUser, startTestServer, type TestServer, type TestUser, serverForFile, type Fleet } from '../helpers/app.js';
 import { snapshot } from '../helpers/unchanged.js';
 
 /**
@@ -11,15 +11,8 @@ import { snapshot } from '../helpers/unchanged.js';
  */
 
 let server: TestServer;
-let worker: ReturnType<typeof fleet>;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  worker = fleet(server.url, await server.workerToken());
-});
-afterAll(async () => {
-  await server?.close();
-});
+let worker: Fleet;
+serverForFile((s, w) => ((server = s), (worker = w)));
 
 const QUEUE = `mutation($i: QueueJobInput!) { queueJob(input: $i) { job { id prompt status } } }`;
 const JOB = `query($id: ID!) { job(id: $id) { id status progress assets { path url } } }`;

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fleet, gql, newUser, production, startTestServer, type TestServer } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { gql, newUser, production, type TestServer, serverForFile, type Fleet } from '../helpers/app.js';
 import { snapshot } from '../helpers/unchanged.js';
 
 /**
@@ -12,15 +12,8 @@ import { snapshot } from '../helpers/unchanged.js';
  */
 
 let server: TestServer;
-let worker: ReturnType<typeof fleet>;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  worker = fleet(server.url, await server.workerToken());
-});
-afterAll(async () => {
-  await server?.close();
-});
+let worker: Fleet;
+serverForFile((s, w) => ((server = s), (worker = w)));
 
 const CREATE = `mutation($t: String!) { createReferenceUpload(contentType: $t) { path uploadUrl method headers fields maxBytes expiresAt } }`;
 const QUEUE = `mutation($i: QueueJobInput!) { queueJob(input: $i) { job { id } } }`;

@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CONTRACT_METRICS, sample } from '../helpers/metrics.js';
-import { fleet, gql, newUser, startTestServer, type TestServer } from '../helpers/app.js';
+import { gql, newUser, type TestServer, serverForFile, type Fleet } from '../helpers/app.js';
 
 /**
  * The operator's metrics: every promised name is exposed, and the job
  * counters, gauges and histograms move as jobs are queued, taken and finished.
  */
 let server: TestServer;
-let worker: ReturnType<typeof fleet>;
-beforeAll(async () => {
-  server = await startTestServer();
-  worker = fleet(server.url, await server.workerToken());
-});
-afterAll(async () => {
-  await server?.close();
-});
+let worker: Fleet;
+serverForFile((s, w) => ((server = s), (worker = w)));
 
 const scrape = () => server.app.deps.metrics.render();
 

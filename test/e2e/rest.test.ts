@@ -3,33 +3,28 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { jobs, usageLogs, users } from '../../src/db/schema.js';
-import { QUEUE_JOB_PATH, SEED_CORS_HEADERS } from '../../src/http/rest.js';
-import { CATALOG, JOB_TYPES } from '../../src/resolvers/catalog.js';
+import { QUEUE_JOB_PATH, LEGACY_CORS_HEADERS } from '../../src/http/rest.js';
+import { CATALOG } from '../../src/resolvers/catalog.js';
+import { JOB_TYPES } from '../../src/vocabulary.js';
 import { checkContentPolicy } from '../../src/resolvers/contentPolicy.js';
-import { fleet, gql, startTestServer, type TestServer } from '../helpers/app.js';
+import { gql, type TestServer, serverForFile, type Fleet } from '../helpers/app.js';
 
 /**
- * The seed's REST door (docs/legacy-api.md, "Queue job request/response" and
+ * The legacy system's REST door (docs/legacy-api.md, "Queue job request/response" and
  * "Error response"), compared with the document field by field.
  */
 
 let server: TestServer;
-let worker: ReturnType<typeof fleet>;
-beforeAll(async () => {
-  server = await startTestServer();
-  worker = fleet(server.url, await server.workerToken());
-});
-afterAll(async () => {
-  await server?.close();
-});
+let worker: Fleet;
+serverForFile((s, w) => ((server = s), (worker = w)));
 
 type Spec = 'string' | 'number' | 'boolean' | 'uuid' | 'iso' | readonly unknown[] | { [k: string]: Spec } | ((v: unknown) => boolean);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** The seed's response example, with each value's type (enumerations as the document lists them). */
+/** The legacy system's response example, with each value's type (enumerations as the document lists them). */
 const SEED_RESPONSE: Record<string, Spec> = {
   success: 'boolean',
   job: {
@@ -109,7 +104,7 @@ async function post(body: unknown, token: string | null, headers: Record<string,
 }
 
 function expectCors(res: Response): void {
-  for (const [name, value] of Object.entries(SEED_CORS_HEADERS)) expect(res.headers.get(name), name).toBe(value);
+  for (const [name, value] of Object.entries(LEGACY_CORS_HEADERS)) expect(res.headers.get(name), name).toBe(value);
   expect(res.headers.get('access-control-allow-credentials')).toBeNull();
 }
 
@@ -514,6 +509,6 @@ describe('CORS as the seed edge functions answer it', () => {
     });
     // Whatever the GraphQL server answers, it is not this door's preflight.
     expect(await res.text()).not.toBe('ok');
-    expect(res.headers.get('access-control-allow-headers')).not.toBe(SEED_CORS_HEADERS['Access-Control-Allow-Headers']);
+    expect(res.headers.get('access-control-allow-headers')).not.toBe(LEGACY_CORS_HEADERS['Access-Control-Allow-Headers']);
   });
 });

@@ -8,7 +8,7 @@ import { print } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import { pino } from 'pino';
 import postgres from 'postgres';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import WebSocket from 'ws';
 import { createApp, type App, type CreateAppOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -123,6 +123,24 @@ export async function startOn(
       await app.close();
     },
   };
+}
+
+/** The fleet's HTTP calls, as {@link fleet} makes them. */
+export type Fleet = ReturnType<typeof fleet>;
+
+/**
+ * One server for the whole test file: started before its first test, handed
+ * to `use` with the fleet's calls (a worker token), closed after its last test.
+ */
+export function serverForFile(use: (server: TestServer, worker: Fleet) => void, overrides: Record<string, string> = {}): void {
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    server = await startTestServer(overrides);
+    use(server, fleet(server.url, await server.workerToken()));
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
 }
 
 /** A fresh user (random id) and a token for it. */

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { assertRedisReachable } from '../../src/pubsub/redis.js';
+import { assertRedisReachable } from '../../src/pubsub/redisConnection.js';
 import { freePort } from './app.js';
 
 /** Retries `attempt` every 100 ms until it resolves or `ms` have passed. */

@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EventBus, EventSubscription } from '../../src/pubsub/events.js';
-import { createMemoryEventBus, createMemoryQueue, type MemoryEventBus } from '../../src/pubsub/memory.js';
+import { createMemoryEventBus, type MemoryEventBus } from '../../src/pubsub/memoryEvents.js';
+import { createMemoryQueue } from '../../src/pubsub/memoryQueue.js';
 import type { WorkerQueue } from '../../src/pubsub/queue.js';
-import { assertRedisReachable, createRedisEventBus, createRedisQueue } from '../../src/pubsub/redis.js';
+import { assertRedisReachable } from '../../src/pubsub/redisConnection.js';
+import { createRedisEventBus } from '../../src/pubsub/redisEvents.js';
+import { createRedisQueue } from '../../src/pubsub/redisQueue.js';
 
 /**
  * One behaviour suite for both implementations of the worker queue and the

@@ -3,12 +3,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventBus, EventSubscription } from '../../src/pubsub/events.js';
 import type { WorkerQueue } from '../../src/pubsub/queue.js';
-import {
-  assertRedisReachable,
-  createRedisEventBus,
-  createRedisQueue,
-  RedisUnavailableError,
-} from '../../src/pubsub/redis.js';
+import { assertRedisReachable, RedisUnavailableError } from '../../src/pubsub/redisConnection.js';
+import { createRedisEventBus } from '../../src/pubsub/redisEvents.js';
+import { createRedisQueue } from '../../src/pubsub/redisQueue.js';
 import { freePort } from '../helpers/app.js';
 import { eventually, startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.js';
 

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CATALOG, JOB_TYPES, type JobType } from '../../src/resolvers/catalog.js';
+import { CATALOG } from '../../src/resolvers/catalog.js';
+import { JOB_TYPES, type JobType } from '../../src/vocabulary.js';
 import { countMp4Frames, readMp4Boxes } from '../../sim/mp4.js';
 import { collect, gql, startTestServer, wsClient, type TestServer } from '../helpers/app.js';
 

@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { handleSignedRequest } from '../../src/http/signedUrls.js';
 import { createLocalStorage, type LocalStorage } from '../../src/storage/local.js';
 import { createS3Storage } from '../../src/storage/s3.js';
 import { InvalidPathError, ObjectExistsError, type Storage } from '../../src/storage/storage.js';
@@ -24,7 +25,7 @@ async function localBackend(): Promise<Backend & { storage: LocalStorage; dir: s
     storage,
     dir,
     async fetchSigned(url, init) {
-      const response = await storage.handleSignedRequest(new Request(url, init));
+      const response = await handleSignedRequest(storage, new Request(url, init));
       if (!response) throw new Error(`handleSignedRequest did not recognise ${url}`);
       return response;
     },
@@ -281,26 +282,26 @@ describe('local storage specifics', () => {
   it('serves odd names through their signed URL', async () => {
     const path = 'u 1/a?b#c%.png';
     await storage.put('b', path, bytes('odd'), { contentType: 'image/png' });
-    const response = await storage.handleSignedRequest(new Request((await storage.signedGetUrl('b', path, 60)).url));
+    const response = await handleSignedRequest(storage, new Request((await storage.signedGetUrl('b', path, 60)).url));
     expect(response!.status).toBe(200);
     expect(await response!.text()).toBe('odd');
   });
 
   it('returns null for other routes', async () => {
     for (const path of ['/storage/v1/object/b/x', '/graphql', '/storage/v1/object/signx/b/x', '/storage/v1/object/upload/b/x']) {
-      expect(await storage.handleSignedRequest(new Request(`${PUBLIC_URL}${path}`))).toBeNull();
+      expect(await handleSignedRequest(storage, new Request(`${PUBLIC_URL}${path}`))).toBeNull();
     }
   });
 
   it('sets Cache-Control from the remaining lifetime and answers HEAD without a body', async () => {
     await storage.put('b', 'cache/x.txt', bytes('cached'), { contentType: 'text/plain' });
     const { url } = await storage.signedGetUrl('b', 'cache/x.txt', 120);
-    const response = (await storage.handleSignedRequest(new Request(url)))!;
+    const response = (await handleSignedRequest(storage, new Request(url)))!;
     const maxAge = Number(/^private, max-age=(\d+)$/.exec(response.headers.get('cache-control')!)![1]);
     expect(maxAge).toBeGreaterThanOrEqual(118);
     expect(maxAge).toBeLessThanOrEqual(120);
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
-    const head = (await storage.handleSignedRequest(new Request(url, { method: 'HEAD' })))!;
+    const head = (await handleSignedRequest(storage, new Request(url, { method: 'HEAD' })))!;
     expect(head.status).toBe(200);
     expect(head.headers.get('content-length')).toBe('6');
     expect(await head.text()).toBe('');
@@ -317,7 +318,7 @@ describe('local storage specifics', () => {
       url.replace('/sign/b/', '/sign/c/'), // other bucket, same path
     ];
     for (const bad of cases) {
-      const response = (await storage.handleSignedRequest(new Request(bad)))!;
+      const response = (await handleSignedRequest(storage, new Request(bad)))!;
       expect(response.status, bad).toBe(403);
       const body = (await response.json()) as Record<string, unknown>;
       expect(body.statusCode).toBe('403');
@@ -326,22 +327,22 @@ describe('local storage specifics', () => {
     }
     // a GET token used on the upload route (method is signed)
     const asPut = url.replace('/object/sign/', '/object/upload/sign/');
-    const put = (await storage.handleSignedRequest(new Request(asPut, { method: 'PUT', body: 'evil', headers: { 'content-type': '' } })))!;
+    const put = (await handleSignedRequest(storage, new Request(asPut, { method: 'PUT', body: 'evil', headers: { 'content-type': '' } })))!;
     expect(put.status).toBe(403);
     expect(new TextDecoder().decode((await storage.get('b', 'sig/x.txt'))!.body)).toBe('x');
   });
 
   it('checks the token before telling whether an object exists', async () => {
     const { url } = await storage.signedGetUrl('b', 'ghost/x.txt', 60);
-    expect((await storage.handleSignedRequest(new Request(url)))!.status).toBe(404);
-    expect((await storage.handleSignedRequest(new Request(tamperSignature(url))))!.status).toBe(403);
+    expect((await handleSignedRequest(storage, new Request(url)))!.status).toBe(404);
+    expect((await handleSignedRequest(storage, new Request(tamperSignature(url))))!.status).toBe(403);
   });
 
   it('answers 400 for malformed paths', async () => {
     const { url } = await storage.signedGetUrl('b', 'ok/x.txt', 60);
     const token = new URL(url).search;
     for (const path of ['b/a%00b', 'b/a%zz', 'b/a%5Cb', 'b/a//b', 'b/%252e%252e%2F..%2Fx', '.meta/x', 'b']) {
-      const response = (await storage.handleSignedRequest(new Request(`${PUBLIC_URL}/storage/v1/object/sign/${path}${token}`)))!;
+      const response = (await handleSignedRequest(storage, new Request(`${PUBLIC_URL}/storage/v1/object/sign/${path}${token}`)))!;
       expect(response.status, path).toBe(400);
       expect(((await response.json()) as { statusCode: string }).statusCode).toBe('400');
     }
@@ -352,7 +353,7 @@ describe('local storage specifics', () => {
     const { url } = await storage.signedGetUrl('b', 'x/y.txt', 60);
     const token = new URL(url).search;
     for (const path of ['b/../../outside.txt', 'b/%2e%2e/%2e%2e/outside.txt', 'b/x/%2E%2E/..%2Foutside.txt']) {
-      const response = await storage.handleSignedRequest(new Request(`${PUBLIC_URL}/storage/v1/object/sign/${path}${token}`));
+      const response = await handleSignedRequest(storage, new Request(`${PUBLIC_URL}/storage/v1/object/sign/${path}${token}`));
       // Either the URL parser resolved the dots away from our prefix (null), or it is refused.
       if (response) {
         expect([400, 403]).toContain(response.status);
@@ -364,7 +365,8 @@ describe('local storage specifics', () => {
   it('enforces the signed content type on PUT', async () => {
     const { url } = await storage.signedPutUrl('b', 'ct/x.png', 60, 'image/png');
     for (const type of ['text/html', 'image/png; charset=utf-8', '']) {
-      const response = (await storage.handleSignedRequest(
+      const response = (await handleSignedRequest(
+        storage,
         new Request(url, { method: 'PUT', body: bytes('<script>'), headers: type ? { 'content-type': type } : {} }),
       ))!;
       expect(response.status, type).toBe(403);
@@ -375,7 +377,8 @@ describe('local storage specifics', () => {
   it('answers 413 past maxUploadBytes, declared or streamed', async () => {
     const { url } = await storage.signedPutUrl('b', 'big/x.bin', 60, 'application/octet-stream');
     const big = new Uint8Array(1025);
-    const declared = (await storage.handleSignedRequest(
+    const declared = (await handleSignedRequest(
+      storage,
       new Request(url, { method: 'PUT', body: big, headers: { 'content-type': 'application/octet-stream', 'content-length': '1025' } }),
     ))!;
     expect(declared.status).toBe(413);
@@ -387,13 +390,15 @@ describe('local storage specifics', () => {
         controller.close();
       },
     });
-    const streamed = (await storage.handleSignedRequest(
+    const streamed = (await handleSignedRequest(
+      storage,
       new Request(url, { method: 'PUT', body: stream, duplex: 'half', headers: { 'content-type': 'application/octet-stream' } } as RequestInit),
     ))!;
     expect(streamed.status).toBe(413);
     expect(await storage.exists('b', 'big/x.bin')).toBe(false);
     // exactly at the limit is fine
-    const ok = (await storage.handleSignedRequest(
+    const ok = (await handleSignedRequest(
+      storage,
       new Request(url, { method: 'PUT', body: new Uint8Array(1024), headers: { 'content-type': 'application/octet-stream' } }),
     ))!;
     expect(ok.status).toBe(200);
@@ -402,7 +407,7 @@ describe('local storage specifics', () => {
 
   it('answers 405 for the wrong method', async () => {
     const { url } = await storage.signedGetUrl('b', 'm/x.txt', 60);
-    const response = (await storage.handleSignedRequest(new Request(url, { method: 'DELETE' })))!;
+    const response = (await handleSignedRequest(storage, new Request(url, { method: 'DELETE' })))!;
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe('GET, HEAD');
   });

@@ -1,26 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { asc, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { images, jobs, usageLogs, videos } from '../../src/db/schema.js';
 import { QUEUE_JOB_PATH } from '../../src/http/rest.js';
-import { CATALOG, type JobType } from '../../src/resolvers/catalog.js';
-import { fleet, gql, startTestServer, type TestServer } from '../helpers/app.js';
+import { CATALOG } from '../../src/resolvers/catalog.js';
+import type { JobType } from '../../src/vocabulary.js';
+import { gql, type TestServer, serverForFile, type Fleet } from '../helpers/app.js';
 
 /**
- * After a full lifecycle (queued over the seed's REST door, run by the fleet's
- * HTTP calls), the rows carry the metadata keys of the seed's "Database Schema
+ * After a full lifecycle (queued over the legacy system's REST door, run by the fleet's
+ * HTTP calls), the rows carry the metadata keys of the legacy system's "Database Schema
  * Updates" and "Usage Tracking" sections, so seed-era reports keep working.
  */
 
 let server: TestServer;
-let worker: ReturnType<typeof fleet>;
-beforeAll(async () => {
-  server = await startTestServer();
-  worker = fleet(server.url, await server.workerToken());
-});
-afterAll(async () => {
-  await server?.close();
-});
+let worker: Fleet;
+serverForFile((s, w) => ((server = s), (worker = w)));
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const isIso = (v: unknown) => typeof v === 'string' && v.includes('T') && !Number.isNaN(Date.parse(v));
