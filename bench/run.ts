@@ -4,7 +4,7 @@
  * BENCHMARKS.md. See `--help`.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { BackendName } from './lib/backends.js';
@@ -277,7 +277,11 @@ async function main(): Promise<number> {
   process.stdout.write(printReport(results));
   process.stdout.write(`\nresults: ${jsonPath}\n`);
   if (opts.markdown) {
-    writeFileSync(opts.markdown, markdown(results, opts.markdown, relative(ROOT, jsonPath)));
+    // The abuse section comes from `npm run bench:abuse`; a full run keeps it.
+    const previous = existsSync(opts.markdown) ? readFileSync(opts.markdown, 'utf8') : '';
+    const kept = /<!-- abuse:start -->[\s\S]*?<!-- abuse:end -->/.exec(previous)?.[0];
+    const text = markdown(results, opts.markdown, relative(ROOT, jsonPath));
+    writeFileSync(opts.markdown, kept ? `${text.trimEnd()}\n\n${kept}\n` : text);
     process.stdout.write(`summary: ${opts.markdown}\n`);
   }
   if (results.errors.length) process.stdout.write(`server logs kept in ${runDir}\n`);

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `npm run build`: compiles src/ to dist/ with tsc (types are checked by
- * `npm run typecheck`; the build only emits, so it takes seconds), then caches
+ * `npm run typecheck`; the build only emits, so it takes seconds), bundles
+ * the web console into console/dist (console/build.mjs), then caches
  * an initialised PGlite data directory for the current migrations in dist/,
  * so the first start on the embedded defaults copies it instead of running
  * PGlite's slow initialisation. Plain JavaScript: it must run before anything
@@ -30,6 +31,9 @@ export async function build({ quiet = false } = {}) {
   say('building dist/ …');
   const out = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--noCheck'], { cwd: ROOT, stdio: 'inherit' });
   if (out.status !== 0) throw new Error(`tsc failed (exit ${out.status ?? out.signal}); run \`npm run typecheck\` for the details.`);
+  // The web console (console/dist, served at /console) is part of every build.
+  const { buildConsole } = await import(pathToFileURL(join(ROOT, 'console', 'build.mjs')).href);
+  await buildConsole();
   const { buildPgliteTemplate, templateCandidates } = await import(pathToFileURL(join(DIST, 'db', 'template.js')).href);
   const template = templateCandidates()[0];
   if (!existsSync(template)) {
@@ -53,7 +57,7 @@ function newestInput() {
     if (st.isDirectory()) for (const name of readdirSync(path)) visit(join(path, name));
     else newest = Math.max(newest, st.mtimeMs);
   };
-  for (const input of ['src', 'drizzle', 'tsconfig.json', 'tsconfig.build.json', 'package.json']) {
+  for (const input of ['src', 'drizzle', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'console/src', 'console/index.html', 'console/build.mjs']) {
     const path = join(ROOT, input);
     if (existsSync(path)) visit(path);
   }

@@ -206,7 +206,7 @@ async function main(): Promise<void> {
   say(
     [
       '',
-      `ready: GraphiQL at ${config.publicUrl}/graphql; fleet generation(s) ${generations.join(' and ')} take jobs from both queues.`,
+      `ready: the console at ${config.publicUrl}/console, GraphiQL at ${config.publicUrl}/graphql; fleet generation(s) ${generations.join(' and ')} take jobs from both queues.`,
       'Queue a job with the dev user token printed above, e.g.:',
       `  curl -s ${base}/functions/v1/queue-job -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
       `    -d '{"jobType":"sdxl_image_fast","metadata":{"prompt":"a lighthouse at dusk","num_images":3}}'`,

@@ -4,15 +4,22 @@ import { pino, type Logger } from 'pino';
 import { createAuth, loadOrCreateSecret, type Auth } from './auth/tokens.js';
 import { openBackends } from './backends.js';
 import type { Config } from './config.js';
+import { DEV_USER_ID } from './auth/devUser.js';
+import { cachedToken, consoleRoutes, defaultConsoleDir } from './http/console.js';
 import { healthRoutes, readiness } from './http/health.js';
-import { restPlugin } from './http/rest.js';
+import { corsOptions } from './http/cors.js';
+import { restPlugin, restRateLimited } from './http/rest.js';
 import { signedUrlRoutes } from './http/signedUrls.js';
 import { attachWebSockets } from './http/websockets.js';
 import { workerRoutes } from './http/worker.js';
+import { createRateLimiter } from './limits/rateLimiter.js';
 import { createMetrics } from './metrics/registry.js';
 import { maskErrors } from './plugins/maskErrors.js';
 import { useContractCodes } from './plugins/useContractCodes.js';
+import { useRateLimit } from './plugins/useRateLimit.js';
+import { DEFAULT_LIMITS, useRequestLimits } from './plugins/useRequestLimits.js';
 import { useRoutes } from './plugins/useRoutes.js';
+import { useTokenExpiry } from './plugins/useTokenExpiry.js';
 import { yogaLogging } from './plugins/yogaLogging.js';
 import { NO_SCHEDULER, type Deps } from './resolvers/deps.js';
 import { startScheduler } from './resolvers/scheduler.js';
@@ -40,6 +47,8 @@ export interface CreateAppOptions {
   logger?: Logger;
   /** How webhook hosts are resolved (default: the system resolver). */
   webhookLookup?: Lookup;
+  /** The built web console (default: the package's console/dist). */
+  consoleDir?: string;
 }
 
 /**
@@ -80,6 +89,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         // Only workers popping Redis directly need a window; the in-process queue has none.
         windowSize: queue.kind === 'redis' ? config.queueWindowSize : 0,
         allowPrivateReferences: config.referenceAllowPrivate,
+        maxActiveJobsPerUser: config.maxActiveJobsPerUser,
       },
       scheduler: NO_SCHEDULER,
       webhookPolicy: { allowPrivate: config.webhooks.allowPrivate, lookup: opts.webhookLookup ?? systemLookup },
@@ -101,6 +111,9 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     });
     closers.push(() => webhooks.close());
 
+    const limiter = await createRateLimiter({ perMinute: config.rateLimitPerMinute, redis: config.redis, logger });
+    closers.push(() => limiter.close());
+
     const ready = () => readiness({ database: db.ping, queue: queue.ping, events: events.ping, storage: storage.ping });
     const yoga = createYoga<Record<string, unknown>, Context>({
       schema,
@@ -111,6 +124,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       // request URL never ends in a space, so this disables yoga's.
       healthCheckEndpoint: ' ',
       landingPage: false,
+      cors: corsOptions(config.corsOrigins),
       graphiql: { title: 'Generation jobs API', subscriptionsProtocol: 'WS' },
       logging: yogaLogging(logger),
       plugins: [
@@ -119,12 +133,21 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
             healthRoutes(ready),
             ...(local ? [signedUrlRoutes(local)] : []),
             workerRoutes({ deps, auth, maxUploadBytes: config.maxUploadBytes, logger, callbackHmacSecret: config.callbackHmacSecret }),
+            consoleRoutes({
+              dir: opts.consoleDir ?? defaultConsoleDir(),
+              // Only the embedded defaults put the dev user's token in the page; a configured deployment never mints one.
+              devToken: config.embedded && !config.jwt.jwksUrl ? cachedToken(() => auth.sign({ sub: DEV_USER_ID }, '30d')) : undefined,
+            }),
           ],
           logger,
         ),
+        // Before the REST door and before any body is read: a refused request costs almost nothing.
+        useRateLimit({ limiter, auth, restRefusal: restRateLimited }),
         useContractCodes(),
         // The legacy REST door is a plugin of its own: it must also fix yoga's CORS answers (see rest.ts).
-        restPlugin({ deps, auth, logger }),
+        restPlugin({ deps, auth, logger, corsOrigins: config.corsOrigins }),
+        useRequestLimits({ ...DEFAULT_LIMITS, maxCost: config.graphql.maxCost, introspection: config.graphql.introspection }),
+        useTokenExpiry(),
       ],
       maskedErrors: maskErrors(logger),
       context: contextFactory(deps, auth),
@@ -133,7 +156,8 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     return {
       fetch: (request) => Promise.resolve(yoga.fetch(request)),
       yoga,
-      attachWebSockets: (server) => attachWebSockets(yoga, server),
+      attachWebSockets: (server) =>
+        attachWebSockets(yoga, server, { auth, limiter, corsOrigins: config.corsOrigins, maxPayload: DEFAULT_LIMITS.maxBodyBytes }),
       deps,
       auth,
       close: closeAll,

@@ -69,6 +69,17 @@ const EnvSchema = z.object({
   CALLBACK_HMAC_SECRET: optionalString,
   /** Accept reference URLs resolving to loopback, private or link-local addresses (development and tests only). */
   REFERENCE_ALLOW_PRIVATE: bool,
+  NODE_ENV: z.string().default('development'),
+  /** With NODE_ENV=production, introspection and field suggestions are off unless this is true. */
+  GRAPHQL_INTROSPECTION: bool,
+  /** Cost budget of one GraphQL operation (see the README's "Limits"). */
+  GRAPHQL_MAX_COST: intFrom(5000, 1, 10_000_000),
+  /** Operations per minute per user (per IP without a token), GraphQL and REST. */
+  RATE_LIMIT_PER_MINUTE: intFrom(120, 1, 1_000_000),
+  /** Queued + running jobs one user may have at once. */
+  MAX_ACTIVE_JOBS_PER_USER: intFrom(8, 1, 1_000_000),
+  /** Comma-separated origins allowed to call the API from a browser; unset: any origin, without credentials. */
+  CORS_ORIGINS: optionalString,
 });
 
 export type Config = {
@@ -100,9 +111,37 @@ export type Config = {
   /** When set, a job callback that carries `X-Callback-Signature` must carry the right one. */
   callbackHmacSecret?: string;
   referenceAllowPrivate: boolean;
+  /** NODE_ENV=production. */
+  production: boolean;
+  graphql: { introspection: boolean; maxCost: number };
+  rateLimitPerMinute: number;
+  maxActiveJobsPerUser: number;
+  /** null: any origin, without credentials. */
+  corsOrigins: string[] | null;
   /** True when nothing external is configured: PGlite, local disk, in-process queue. */
   embedded: boolean;
 };
+
+/** `https://a.example, https://b.example` → their origins; a value that is not an origin stops the server. */
+function corsOrigins(value: string | undefined): string[] | null {
+  if (value === undefined) return null;
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)
+    .map((v) => {
+      let url: URL;
+      try {
+        url = new URL(v);
+      } catch {
+        throw new ConfigError(`CORS_ORIGINS: "${v}" is not an origin; list origins such as https://app.example.com, separated by commas.`);
+      }
+      if (url.origin !== v.replace(/\/+$/, '')) {
+        throw new ConfigError(`CORS_ORIGINS: "${v}" is not an origin (scheme, host and port only); use ${url.origin}.`);
+      }
+      return url.origin;
+    });
+}
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -162,6 +201,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     callbackHmacSecret: e.CALLBACK_HMAC_SECRET,
     referenceAllowPrivate: e.REFERENCE_ALLOW_PRIVATE,
+    production: e.NODE_ENV === 'production',
+    graphql: { introspection: e.NODE_ENV !== 'production' || e.GRAPHQL_INTROSPECTION, maxCost: e.GRAPHQL_MAX_COST },
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    maxActiveJobsPerUser: e.MAX_ACTIVE_JOBS_PER_USER,
+    corsOrigins: corsOrigins(e.CORS_ORIGINS),
     embedded,
   };
 }

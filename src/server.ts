@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       [
         '',
+        `  Console:       ${config.publicUrl}/console`,
         `  GraphiQL:      ${config.publicUrl}/graphql`,
         `  HTTP headers:  {"Authorization": "Bearer ${user}"}`,
         `  dev user token:   ${user}`,

@@ -6,8 +6,8 @@ import { isUuid } from '../vocabulary.js';
 
 /** Who is calling, decided by the token's `role` claim (http-contract.md "Tokens"). */
 export type Principal =
-  | { kind: 'user'; id: string; admin: boolean }
-  | { kind: 'worker'; id: string | null };
+  | { kind: 'user'; id: string; admin: boolean; expiresAt?: number }
+  | { kind: 'worker'; id: string | null; expiresAt?: number };
 
 export class AuthError extends Error {
   constructor(message: string) {
@@ -64,12 +64,13 @@ export function createAuth(opts: AuthOptions): Auth {
     const payload = await verifyPayload(token);
     const role = typeof payload.role === 'string' ? payload.role : undefined;
     if (role === 'worker' || role === 'service_role') {
-      return { principal: { kind: 'worker', id: typeof payload.sub === 'string' ? payload.sub : null }, exp: payload.exp };
+      const id = typeof payload.sub === 'string' ? payload.sub : null;
+      return { principal: { kind: 'worker', id, ...expiry(payload.exp) }, exp: payload.exp };
     }
     if (!isUuid(payload.sub)) {
       throw new AuthError('The token has no user id: its "sub" claim must be a UUID.');
     }
-    return { principal: { kind: 'user', id: payload.sub.toLowerCase(), admin: role === 'admin' }, exp: payload.exp };
+    return { principal: { kind: 'user', id: payload.sub.toLowerCase(), admin: role === 'admin', ...expiry(payload.exp) }, exp: payload.exp };
   }
 
   return {
@@ -92,6 +93,11 @@ export function createAuth(opts: AuthOptions): Auth {
         .sign(secretKey);
     },
   };
+}
+
+/** `expiresAt` (ms since the epoch) from a token's `exp` claim (seconds), when it has one. */
+function expiry(exp: number | undefined): { expiresAt?: number } {
+  return typeof exp === 'number' && Number.isFinite(exp) ? { expiresAt: exp * 1000 } : {};
 }
 
 /** Embedded mode: a secret generated once and kept in DATA_DIR, so tokens survive restarts. */

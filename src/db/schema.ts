@@ -117,6 +117,8 @@ export const jobs = pgTable(
       .where(sql`${t.status} in ('queued', 'processing') and ${t.pickedAt} is not null`),
     index('jobs_windowed_idx').on(t.queue, t.dispatchedAt).where(sql`${t.dispatchedAt} is not null`),
     uniqueIndex('jobs_payload_id_idx').on(t.payloadId),
+    // MAX_ACTIVE_JOBS_PER_USER counts these on every queueJob.
+    index('jobs_user_active_idx').on(t.userId).where(sql`${t.status} in ('queued', 'processing')`),
   ],
 );
 

@@ -9,7 +9,9 @@ import { DomainError, type ErrorCode } from '../resolvers/errors.js';
 import type { JobView } from '../resolvers/jobView.js';
 import { queueJob, type QueueJobResult } from '../resolvers/queueJob.js';
 import type { QueueJobRequest } from '../resolvers/validateJob.js';
+import { rateLimitMessage, type RateDecision } from '../limits/rateLimiter.js';
 import { readLimited } from './body.js';
+import { restrictCorsHeaders } from './cors.js';
 import { json, legacyError } from './respond.js';
 
 /**
@@ -40,6 +42,8 @@ export interface RestRoutesOptions {
   deps: Deps;
   auth: Auth;
   logger: Logger;
+  /** CORS_ORIGINS; null (unset) keeps the legacy "*". */
+  corsOrigins?: readonly string[] | null;
 }
 
 /** The legacy system's `job` object: snake_case columns of the jobs table. */
@@ -121,8 +125,11 @@ export function restPlugin(opts: RestRoutesOptions): Plugin {
     onResponse({ request, response, setResponse }) {
       const path = new URL(request.url, 'http://localhost').pathname;
       if (path !== QUEUE_JOB_PATH) return;
+      const origin = request.headers.get('origin');
       if (request.method === 'OPTIONS') {
-        setResponse(preflight());
+        const answer = preflight();
+        restrictCorsHeaders(answer.headers, origin, opts.corsOrigins ?? null);
+        setResponse(answer);
         return;
       }
       // Yoga's CORS echoes the Origin and adds Allow-Credentials; the legacy system answers "*".
@@ -131,9 +138,26 @@ export function restPlugin(opts: RestRoutesOptions): Plugin {
         headers.delete(name);
       }
       for (const [name, value] of Object.entries(LEGACY_CORS_HEADERS)) headers.set(name, value);
+      restrictCorsHeaders(headers, origin, opts.corsOrigins ?? null);
       setResponse(new Response(response.body, { status: response.status, statusText: response.statusText, headers }));
     },
   };
+}
+
+/** A refusal by the rate limit, in the legacy system's error shape, with retry-after. */
+export function restRateLimited(
+  _request: Request,
+  url: URL,
+  decision: Extract<RateDecision, { allowed: false }>,
+): Response | null {
+  if (url.pathname !== QUEUE_JOB_PATH) return null;
+  return fail(
+    429,
+    'RATE_LIMITED',
+    rateLimitMessage(decision),
+    { limit: decision.limit, retryAfterSeconds: decision.retryAfterSeconds, retryAt: decision.retryAt.toISOString() },
+    { 'retry-after': String(decision.retryAfterSeconds) },
+  );
 }
 
 function preflight(): Response {
@@ -217,7 +241,8 @@ function domainFailure(err: DomainError, refs: ReferenceSource[]): Response {
   if (field && legacyField && details.startsWith(field)) details = legacyField + details.slice(field.length);
   const debug = { ...extensions, ...(legacyField ? { field: legacyField } : {}) };
   const title = field === 'jobType' ? 'Invalid job type' : ERROR_TITLES[err.code];
-  return legacyError(err.status, title, details, err.code, debug, { ...LEGACY_CORS_HEADERS });
+  const retry: Record<string, string> = typeof extensions.retryAfterSeconds === 'number' ? { 'retry-after': String(extensions.retryAfterSeconds) } : {};
+  return legacyError(err.status, title, details, err.code, debug, { ...LEGACY_CORS_HEADERS, ...retry });
 }
 
 function legacyFieldOf(field: string, refs: ReferenceSource[]): string | undefined {

@@ -41,6 +41,8 @@ export interface Deps {
     windowSize: number;
     /** REFERENCE_ALLOW_PRIVATE: accept reference URLs that resolve to loopback/private/link-local addresses. */
     allowPrivateReferences: boolean;
+    /** MAX_ACTIVE_JOBS_PER_USER: queued + running jobs one user may have at once. */
+    maxActiveJobsPerUser: number;
   };
   /**
    * The scheduler's hooks (scheduler.ts), set by the composition root once

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { insertFrom, rowFrom, rowsOf } from '../db/statements.js';
 import { images, jobs, usageLogs, users, videos, type JobRow } from '../db/schema.js';
@@ -112,11 +112,23 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
   // credits suffice, and the job, its outputs and its usage log are inserted
   // from that row, so a short balance writes nothing at all. The job row
   // comes back as the database wrote it (defaults included).
+  //
+  // MAX_ACTIVE_JOBS_PER_USER gates the debit too: `room` counts the user's
+  // queued and running jobs. A count alone races (two requests both see one
+  // place left), so the statement runs in a transaction behind a per-user
+  // advisory lock: the next request of the same user waits for this one to
+  // commit, and its statement's snapshot, taken after the lock, sees the job.
   const start = deps.settings.startingCredits;
-  const debit = sql`debit as (
+  const maxActive = deps.settings.maxActiveJobsPerUser;
+  const debit = sql`room as (
+      select count(*) < ${maxActive}::int as ok from ${jobs}
+      where ${jobs.userId} = ${userId}::uuid and ${jobs.status} in ('queued', 'processing')
+    ),
+    debit as (
       insert into ${users} (id, credits)
         select ${userId}::uuid, ${start - cost}::int
-        where ${start}::int >= ${cost}::int or exists (select 1 from ${users} where id = ${userId}::uuid)
+        where (select ok from room)
+          and (${start}::int >= ${cost}::int or exists (select 1 from ${users} where id = ${userId}::uuid))
       on conflict (id) do update set credits = ${users}.credits - ${cost}::int where ${users}.credits >= ${cost}::int
       returning credits
     )`;
@@ -132,8 +144,12 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
 
   let row: JobRow;
   try {
-    const [inserted] = rowsOf(await deps.db.execute(statement));
+    const [inserted] = await deps.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`active-jobs:${userId}`}, 0))`);
+      return rowsOf(await tx.execute(statement));
+    });
     if (!inserted) {
+      await refuseWhenFull(deps, userId);
       const [u] = await deps.db.select({ credits: users.credits }).from(users).where(eq(users.id, userId));
       const available = u?.credits ?? start;
       throw new DomainError(
@@ -166,6 +182,28 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
   const view = toView(row, []);
   const [queueLength] = await Promise.all([waitingCount(deps.db, entry.queue), publishJob(deps, view)]);
   return { job: view, queueLength, entry };
+}
+
+/**
+ * Throws RATE_LIMITED when the user already has MAX_ACTIVE_JOBS_PER_USER jobs
+ * queued or running, saying when a place is expected to free up.
+ */
+async function refuseWhenFull(deps: Deps, userId: string): Promise<void> {
+  const limit = deps.settings.maxActiveJobsPerUser;
+  const active = await deps.db
+    .select({ createdAt: jobs.createdAt, startedAt: jobs.startedAt, expected: jobs.expectedGenerationTime })
+    .from(jobs)
+    .where(and(eq(jobs.userId, userId), inArray(jobs.status, ['queued', 'processing'])));
+  if (active.length < limit) return;
+  // The soonest expected finish among them, within 5 s .. 10 min.
+  const now = Date.now();
+  const soonest = Math.min(...active.map((j) => (j.startedAt ?? j.createdAt).getTime() + j.expected * 1000 - now));
+  const retryAfterSeconds = Math.min(600, Math.max(5, Math.ceil(soonest / 1000)));
+  throw new DomainError(
+    'RATE_LIMITED',
+    `You have ${active.length} jobs queued or running, the most one user may have at once (${limit}): wait until one finishes (about ${retryAfterSeconds} s) or cancel one, then queue again.`,
+    { limit, active: active.length, retryAfterSeconds },
+  );
 }
 
 /**

@@ -8,6 +8,8 @@ export interface Context {
   deps: Deps;
   /** Null when no token was sent. */
   principal: Principal | null;
+  /** How the operation arrived: graphql-ws, or HTTP (including SSE). */
+  transport?: 'ws' | 'http';
 }
 
 /**
@@ -18,7 +20,8 @@ export interface Context {
 export function contextFactory(deps: Deps, auth: Auth) {
   return async (init: { request?: Request; connectionParams?: Record<string, unknown> }): Promise<Context> => {
     try {
-      return { deps, principal: await principalFrom(auth, init.request ?? init.connectionParams) };
+      const transport = init.request ? 'http' : 'ws';
+      return { deps, principal: await principalFrom(auth, init.request ?? init.connectionParams), transport };
     } catch (err) {
       if (err instanceof AuthError) throw new DomainError('UNAUTHENTICATED', err.message);
       throw err;

@@ -379,6 +379,16 @@ describe('refusals: 400 and nothing changes', () => {
     expect((await getJob(user, payload.id)).assets[0]).toMatchObject({ bucket: 'workspace-temp', path: ok.url });
   });
 
+  it('a first-generation callback naming another user\'s image makes no thumbnail of it', async () => {
+    const user = await newUser(server);
+    const other = await newUser(server);
+    const payload = await take(user, { jobType: 'sdxl_image_fast', prompt: 'not yours' });
+    const path = `${other.id}/sdxl_${randomUUID()}_1700000000_1.png`;
+    expect((await worker.uploadRaw('sdxl_image_fast', path, await png(300, 200), 'image/png')).status).toBe(200);
+    await refusedCallback(user, payload, [path], /not in the job owner's folder/);
+    expect(await server.app.deps.storage.exists('sdxl_image_fast', path.replace(/\.png$/, '.thumb.webp'))).toBe(false);
+  });
+
   it('uploads into workspace-temp outside a handed-out payload\'s folder, or not media, are refused and not stored', async () => {
     const user = await newUser(server);
     const other = await newUser(server);

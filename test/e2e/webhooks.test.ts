@@ -1,4 +1,6 @@
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobs, webhookDeliveries } from '../../src/db/schema.js';
 import { fleet, gql, newUser, startTestServer, type TestServer, type TestUser } from '../helpers/app.js';
 import { startReceiver, verifies, type Receiver } from '../helpers/webhook-receiver.js';
 
@@ -193,6 +195,33 @@ describe('events', () => {
     const [r] = await receiver.until(() => at(hook.path).length >= 1).then(() => at(hook.path));
     expect(r.headers.host).toBe(`hooks.test:${receiver.port}`);
     expect(verifies(r, await secretOf(user))).toBe(true);
+  });
+});
+
+describe('the outbox is written with the job change', () => {
+  it('a rolled-back status change leaves no delivery; a committed one, by any code path, leaves exactly one', async () => {
+    const user = await newUser(server);
+    const hook = hookUrl();
+    const j = await queue(user, { webhook: hook.url, webhookEvents: ['cancelled'] });
+    const db = server.app.deps.db;
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.update(jobs).set({ status: 'cancelled' }).where(eq(jobs.id, j.id));
+        // Inside the transaction the delivery exists alongside the change…
+        expect(await tx.select().from(webhookDeliveries).where(eq(webhookDeliveries.jobId, j.id))).toHaveLength(1);
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    // …and goes with it.
+    expect(await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.jobId, j.id))).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(at(hook.path)).toHaveLength(0);
+
+    // A bare UPDATE stands for any code path (a future one included): the delivery comes with it.
+    await db.update(jobs).set({ status: 'cancelled' }).where(eq(jobs.id, j.id));
+    const [r] = await receiver.until(() => at(hook.path).length >= 1).then(() => at(hook.path));
+    expect(r.body).toMatchObject({ type: 'job.cancelled', data: { id: j.id, status: 'cancelled' } });
+    expect(await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.jobId, j.id))).toHaveLength(1);
   });
 });
 

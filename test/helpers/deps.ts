@@ -39,6 +39,7 @@ export async function createTestDeps(settings: Partial<Deps['settings']> = {}): 
     storage,
     logger: pino({ level: 'silent' }),
     metrics: createMetrics({ defaults: false }),
+    // MAX_ACTIVE_JOBS_PER_USER is out of the way (as in test/helpers/app.ts); its own suite sets it.
     settings: {
       startingCredits: 100,
       signedUrlTtl: 3600,
@@ -47,6 +48,7 @@ export async function createTestDeps(settings: Partial<Deps['settings']> = {}): 
       transientErrorPattern: /CUDA|out of memory|\bOOM\b|timed out|timeout|connection (reset|refused)|ECONNRESET|ECONNREFUSED/i,
       windowSize: 0,
       allowPrivateReferences: false,
+      maxActiveJobsPerUser: 1_000_000,
       ...settings,
     },
     scheduler: NO_SCHEDULER,

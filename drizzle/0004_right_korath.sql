@@ -1,0 +1,1 @@
+CREATE INDEX "jobs_user_active_idx" ON "jobs" USING btree ("user_id") WHERE "jobs"."status" in ('queued', 'processing');
