@@ -188,7 +188,7 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
  * Throws RATE_LIMITED when the user already has MAX_ACTIVE_JOBS_PER_USER jobs
  * queued or running, saying when a place is expected to free up.
  */
-async function refuseWhenFull(deps: Deps, userId: string): Promise<void> {
+export async function refuseWhenFull(deps: Deps, userId: string): Promise<void> {
   const limit = deps.settings.maxActiveJobsPerUser;
   const active = await deps.db
     .select({ createdAt: jobs.createdAt, startedAt: jobs.startedAt, expected: jobs.expectedGenerationTime })

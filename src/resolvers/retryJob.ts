@@ -7,6 +7,7 @@ import { DomainError, notFound } from './errors.js';
 import type { Viewer } from './viewer.js';
 import { viewOf, type JobView } from './jobView.js';
 import { publishJob } from './publish.js';
+import { refuseWhenFull } from './queueJob.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -15,13 +16,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * a new payload id (so anything still arriving from earlier attempts is
  * ignored), a fresh MAX_ATTEMPTS budget, its outputs reset, its cost charged
  * again (it was refunded when it ended) under the same rules as queueJob: the
- * content policy as it stands now, and enough credits. It joins the back of
+ * content policy as it stands now, the active-job limit, and enough credits. It joins the back of
  * its owner's line (`queued_at` = now), like a new job.
  */
 export async function retryJob(deps: Deps, viewer: Viewer, id: string): Promise<JobView> {
   const missing = () => notFound(`Job ${id} not found. Check the id; you can only retry your own jobs.`);
   if (!UUID.test(id)) throw missing();
   const jobId = id.toLowerCase();
+  const [owner] = await deps.db.select({ userId: jobs.userId }).from(jobs).where(eq(jobs.id, jobId));
+  // The owner's MAX_ACTIVE_JOBS_PER_USER, as for queueJob (a job of someone else's is refused as not found below).
+  if (owner && (viewer.admin || owner.userId === viewer.id)) await refuseWhenFull(deps, owner.userId);
   const row = await deps.db.transaction(async (tx) => {
     const [job] = await tx
       .select()
