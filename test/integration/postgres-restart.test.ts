@@ -42,6 +42,9 @@ beforeAll(async () => {
     DATABASE_URL: pg.url,
     LOG_LEVEL: 'error',
     SWEEP_INTERVAL_MS: '100',
+    // The request limits are out of the way (their own suites test them).
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    MAX_ACTIVE_JOBS_PER_USER: '1000000',
   });
   await waitReady(url, proc, 60_000);
 }, 120_000);
