@@ -5,10 +5,14 @@ import { createAuth, loadOrCreateSecret, type Auth } from './auth/tokens.js';
 import { openBackends } from './backends.js';
 import type { Config } from './config.js';
 import { DEV_USER_ID } from './auth/devUser.js';
+import { cachedGraphiQLRenderer, graphiqlOptions } from './http/graphiql.js';
 import { cachedToken, consoleRoutes, defaultConsoleDir } from './http/console.js';
 import { healthRoutes, readiness } from './http/health.js';
 import { corsOptions } from './http/cors.js';
+import { requestIdMixin } from './http/requestContext.js';
 import { restPlugin, restRateLimited } from './http/rest.js';
+import { useMetricsRoute } from './plugins/useMetricsRoute.js';
+import { drainable } from './pubsub/draining.js';
 import { signedUrlRoutes } from './http/signedUrls.js';
 import { attachWebSockets } from './http/websockets.js';
 import { workerRoutes } from './http/worker.js';
@@ -38,6 +42,11 @@ export interface App {
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
   /** Serves graphql-ws on `/graphql` of an HTTP server; resolves the closer. */
   attachWebSockets(server: Server): () => Promise<void>;
+  /**
+   * The first step of a graceful stop: ends every subscription normally (SSE
+   * streams finish, websocket operations complete) while publishing goes on.
+   */
+  endSubscriptions(): Promise<void>;
   deps: Deps;
   auth: Auth;
   close(): Promise<void>;
@@ -59,7 +68,7 @@ export interface CreateAppOptions {
  * is unreachable.
  */
 export async function createApp(config: Config, opts: CreateAppOptions = {}): Promise<App> {
-  const logger = opts.logger ?? pino({ level: config.logLevel });
+  const logger = opts.logger ?? pino({ level: config.logLevel, mixin: requestIdMixin });
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch((err) => logger.warn({ err: String(err) }, 'close failed'));
@@ -67,11 +76,13 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
   try {
     const secret = config.jwt.secret ?? (config.jwt.jwksUrl ? undefined : loadOrCreateSecret(config.dataDir));
     const auth = createAuth({ ...config.jwt, secret });
-    const { storage, local, db, queue, events } = await openBackends(config, {
+    const { storage, local, db, queue, events: bus } = await openBackends(config, {
       secret,
       logger,
       onOpen: (close) => closers.push(close),
     });
+    // Subscriptions can be ended on their own at shutdown, before the bus closes.
+    const events = drainable(bus);
 
     const deps: Deps = {
       db: db.db,
@@ -99,6 +110,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     deps.scheduler = scheduler;
     closers.push(() => scheduler.close());
     registerQueueGauges(deps);
+    // Nothing is owed to the queue at shutdown: jobs wait in the database, the queue of record.
     const sweeper = startSweeper(deps, config.sweepIntervalMs);
     closers.push(() => sweeper.close());
 
@@ -113,6 +125,8 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
 
     const limiter = await createRateLimiter({ perMinute: config.rateLimitPerMinute, redis: config.redis, logger });
     closers.push(() => limiter.close());
+    // The dev user's token (embedded defaults only), minted once when first asked for: the console's page and GraphiQL's Headers tab.
+    const devToken = config.embedded && !config.jwt.jwksUrl ? cachedToken(() => auth.sign({ sub: DEV_USER_ID }, '30d')) : undefined;
 
     const ready = () => readiness({ database: db.ping, queue: queue.ping, events: events.ping, storage: storage.ping });
     const yoga = createYoga<Record<string, unknown>, Context>({
@@ -125,7 +139,8 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       healthCheckEndpoint: ' ',
       landingPage: false,
       cors: corsOptions(config.corsOrigins),
-      graphiql: { title: 'Generation jobs API', subscriptionsProtocol: 'WS' },
+      graphiql: async () => graphiqlOptions(await devToken?.()),
+      renderGraphiQL: cachedGraphiQLRenderer(),
       logging: yogaLogging(logger),
       plugins: [
         useRoutes(
@@ -136,11 +151,12 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
             consoleRoutes({
               dir: opts.consoleDir ?? defaultConsoleDir(),
               // Only the embedded defaults put the dev user's token in the page; a configured deployment never mints one.
-              devToken: config.embedded && !config.jwt.jwksUrl ? cachedToken(() => auth.sign({ sub: DEV_USER_ID }, '30d')) : undefined,
+              devToken,
             }),
           ],
           logger,
         ),
+        useMetricsRoute({ metrics: deps.metrics, token: config.metricsToken }),
         // Before the REST door and before any body is read: a refused request costs almost nothing.
         useRateLimit({ limiter, auth, restRefusal: restRateLimited }),
         useContractCodes(),
@@ -158,6 +174,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       yoga,
       attachWebSockets: (server) =>
         attachWebSockets(yoga, server, { auth, limiter, corsOrigins: config.corsOrigins, maxPayload: DEFAULT_LIMITS.maxBodyBytes }),
+      endSubscriptions: () => events.endSubscriptions(),
       deps,
       auth,
       close: closeAll,

@@ -69,6 +69,10 @@ const EnvSchema = z.object({
   CALLBACK_HMAC_SECRET: optionalString,
   /** Accept reference URLs resolving to loopback, private or link-local addresses (development and tests only). */
   REFERENCE_ALLOW_PRIVATE: bool,
+  /** Bearer token `/metrics` requires; unset leaves it open. */
+  METRICS_TOKEN: optionalString,
+  /** Seconds a SIGTERM waits for requests in flight before cutting what is left. */
+  SHUTDOWN_TIMEOUT: intFrom(25, 0, 3600),
   NODE_ENV: z.string().default('development'),
   /** With NODE_ENV=production, introspection and field suggestions are off unless this is true. */
   GRAPHQL_INTROSPECTION: bool,
@@ -111,6 +115,8 @@ export type Config = {
   /** When set, a job callback that carries `X-Callback-Signature` must carry the right one. */
   callbackHmacSecret?: string;
   referenceAllowPrivate: boolean;
+  metricsToken?: string;
+  shutdownTimeoutMs: number;
   /** NODE_ENV=production. */
   production: boolean;
   graphql: { introspection: boolean; maxCost: number };
@@ -201,6 +207,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     callbackHmacSecret: e.CALLBACK_HMAC_SECRET,
     referenceAllowPrivate: e.REFERENCE_ALLOW_PRIVATE,
+    metricsToken: e.METRICS_TOKEN,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
     production: e.NODE_ENV === 'production',
     graphql: { introspection: e.NODE_ENV !== 'production' || e.GRAPHQL_INTROSPECTION, maxCost: e.GRAPHQL_MAX_COST },
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,

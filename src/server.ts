@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { DEV_USER_ID } from './auth/devUser.js';
 import { loadConfig } from './config.js';
 import { listen } from './http/listen.js';
+import { requestIdMixin } from './http/requestContext.js';
 
 async function main(): Promise<void> {
   // V8 keeps the compiled code of every module loaded from here on (the app
@@ -10,7 +11,8 @@ async function main(): Promise<void> {
   // compiling (Node >= 22.1; the default directory is in the temp dir).
   enableCompileCache();
   const config = loadConfig();
-  const logger = pino({ level: config.logLevel });
+  // Every line written while a request is handled carries its id (see http/requestContext.ts).
+  const logger = pino({ level: config.logLevel, mixin: requestIdMixin });
   // postgres.js rejects the promises of its own background work (LISTEN re-subscribing after a
   // reconnect, a query queued on a connection that just died) when PostgreSQL goes away; nothing
   // awaits them, and every request path already handles the database being away. Such a
@@ -25,7 +27,7 @@ async function main(): Promise<void> {
   // Listen first and load the app behind it: health checks answer from the
   // first moment, and the (slower) app start-up overlaps with the socket setup.
   const starting = import('./app.js').then(({ createApp }) => createApp(config, { logger }));
-  const http = await listen(starting, config.port, config.host);
+  const http = await listen(starting, config.port, config.host, { logger });
   const app = await starting;
   logger.info({ port: http.port, embedded: config.embedded }, `listening on ${config.publicUrl}`);
 
@@ -46,13 +48,26 @@ async function main(): Promise<void> {
     );
   }
 
+  // Graceful stop: refuse new work at once, let accepted work finish (at most
+  // SHUTDOWN_TIMEOUT), close websockets with 1001, push owed dispatches, and
+  // only then close the database, Redis and storage. A second signal while
+  // draining stops at once.
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      logger.warn({ signal }, 'second signal while shutting down: stopping now');
+      process.exit(1);
+    }
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    await http.close();
-    await app.close();
+    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
+    try {
+      await http.close({ timeoutMs: config.shutdownTimeoutMs, beforeWait: () => app.endSubscriptions() });
+      await app.close();
+    } catch (err) {
+      logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+    logger.info('stopped');
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

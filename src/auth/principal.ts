@@ -10,8 +10,9 @@ export type UserPrincipal = Extract<Principal, { kind: 'user' }>;
 export type WorkerPrincipal = Extract<Principal, { kind: 'worker' }>;
 
 /**
- * Where a token comes from: an HTTP request (its Authorization header), or
- * the graphql-ws `connectionParams` (`authorization` or `Authorization`).
+ * Where a token comes from: an HTTP request (its Authorization header), or a
+ * plain object of headers or params (`authorization` or `Authorization`): the
+ * graphql-ws `connectionParams`, or GraphiQL's `extensions.headers`.
  */
 export type Credentials = Request | Readonly<Record<string, unknown>> | null | undefined;
 
@@ -48,6 +49,27 @@ export function tokenFrom(credentials: Credentials, opts: TokenOptions = {}): st
 }
 
 /**
+ * Where a GraphQL operation may carry its token, by transport: the HTTP
+ * `Authorization` header (HTTP and SSE), the graphql-ws `connectionParams`,
+ * and — as GraphiQL sends its Headers tab, over websockets and SSE alike —
+ * an `Authorization` header inside the operation's `extensions.headers`.
+ * Returns the first of these that carries a token, in that order.
+ */
+export function graphqlCredentials(sources: {
+  request?: Request;
+  connectionParams?: Readonly<Record<string, unknown>>;
+  extensions?: Readonly<Record<string, unknown>>;
+}): Credentials {
+  const headers = sources.extensions?.headers;
+  const candidates: Credentials[] = [
+    sources.request,
+    sources.connectionParams,
+    headers && typeof headers === 'object' ? (headers as Record<string, unknown>) : undefined,
+  ];
+  return candidates.find((c) => tokenFrom(c) !== null) ?? sources.request ?? sources.connectionParams;
+}
+
+/**
  * Who is calling: null when no token was sent; rejects with `AuthError` (its
  * message says what to do) when the token is not valid.
  */
@@ -78,7 +100,7 @@ export function requireUser(principal: Principal | null, door: ClientDoor): User
     throw new AccessDenied(
       'UNAUTHENTICATED',
       door === 'graphql'
-        ? 'Sign in: send "Authorization: Bearer <token>" (for websockets, connectionParams.authorization).'
+        ? 'Sign in: send "Authorization: Bearer <token>" (for websockets, connectionParams.authorization; in GraphiQL, the Headers tab).'
         : 'Send "Authorization: Bearer <token>" with a user token.',
     );
   }

@@ -36,6 +36,9 @@ export async function readiness(parts: Record<string, () => Promise<void>>): Pro
 /** `/ready` while the app is still starting: nothing can be served yet. */
 export const stillStarting = async (): Promise<Response> => json({ status: 'starting', failing: ['starting'] }, 503);
 
+/** `/ready` once a shutdown has begun: route no new work here. */
+export const stillStopping = async (): Promise<Response> => json({ status: 'stopping', failing: ['stopping'] }, 503);
+
 /**
  * The one place `/health` and `/ready` are answered, exactly those paths:
  * `/health` is 200 whenever the process answers at all (liveness), `/ready`

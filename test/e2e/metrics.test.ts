@@ -7,10 +7,19 @@ import { gql, newUser, type TestServer, serverForFile, type Fleet } from '../hel
  * counters, gauges and histograms move as jobs are queued, taken and finished.
  */
 let server: TestServer;
+/** A second server whose /metrics wants METRICS_TOKEN. */
+let guarded: TestServer;
 let worker: Fleet;
+const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
 serverForFile((s, w) => ((server = s), (worker = w)));
+serverForFile((s) => (guarded = s), { METRICS_TOKEN });
 
-const scrape = () => server.app.deps.metrics.render();
+async function scrape(): Promise<string> {
+  const res = await fetch(`${server.url}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  return res.text();
+}
 
 async function queue(token: string, jobType = 'sdxl_image_fast'): Promise<string> {
   const res = await gql(server.url, token, `mutation($t: JobType!) { queueJob(input: { jobType: $t, prompt: "a red kite" }) { job { id } } }`, { t: jobType });
@@ -77,5 +86,74 @@ describe('metrics', () => {
     expect(sample(text, 'genjob_jobs_finished_total', { job_type: 'video_fast', status: 'cancelled' })).toBe(cancelled0 + 1);
     expect(sample(text, 'genjob_jobs_queued_total', { job_type: 'sdxl_image_fast' })).toBe(q0 + 2);
     expect(sample(text, 'genjob_job_run_seconds_count')).toBeGreaterThanOrEqual(run0 + 1);
+  });
+
+  it('times every HTTP request by method, route pattern and status (never the raw path)', async () => {
+    const before = await scrape();
+    const labels = { method: 'GET', route: '/llen/:queue', status: '200' };
+    const n0 = sample(before, 'genjob_http_request_duration_seconds_count', labels);
+    await worker.llen('sdxl_queue');
+    await worker.llen('wan_queue');
+    const after = await scrape();
+    expect(sample(after, 'genjob_http_request_duration_seconds_count', labels)).toBe(n0 + 2);
+    expect(after).not.toContain('route="/llen/sdxl_queue"');
+    expect(sample(after, 'genjob_http_request_duration_seconds_count', { method: 'GET', route: '/metrics', status: '200' })).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('METRICS_TOKEN', () => {
+  it('without the token, or with a wrong one, /metrics is 401 and shows nothing; with it, 200', async () => {
+    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Bearer ${METRICS_TOKEN}x` }] as Array<Record<string, string>>) {
+      const res = await fetch(`${guarded.url}/metrics`, { headers });
+      expect(res.status).toBe(401);
+      const text = await res.text();
+      expect(text).not.toContain('genjob_');
+      expect(text).toContain('METRICS_TOKEN');
+    }
+    const ok = await fetch(`${guarded.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('genjob_jobs_queued_total');
+  });
+
+  it('unset, /metrics is open', async () => {
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(200);
+  });
+});
+
+describe('x-request-id', () => {
+  const paths = ['/health', '/ready', '/graphql?query=%7B__typename%7D', '/metrics', '/llen/sdxl_queue', '/no/such/path', '/functions/v1/queue-job'];
+
+  it('echoes a sane caller id on every answer, whatever the path and status', async () => {
+    for (const path of paths) {
+      const id = `trace-${Math.random().toString(36).slice(2)}:1.a_b`;
+      const res = await fetch(`${server.url}${path}`, { headers: { 'x-request-id': id } });
+      expect({ path, id: res.headers.get('x-request-id') }).toEqual({ path, id });
+    }
+  });
+
+  it('replaces a missing, overlong or unsafe id with a fresh UUID', async () => {
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const ids = new Set<string>();
+    for (const sent of [undefined, '', 'x'.repeat(129), 'has space', 'semi;colon', '<script>', 'a,b']) {
+      const res = await fetch(`${server.url}/health`, { headers: sent === undefined ? {} : { 'x-request-id': sent } });
+      const got = res.headers.get('x-request-id')!;
+      expect(got, String(sent)).toMatch(uuid);
+      ids.add(got);
+    }
+    expect(ids.size).toBe(7);
+  });
+
+  it('raw refusals of the HTTP layer (a path escaping its bucket) carry one too', async () => {
+    const { request } = await import('node:http');
+    const { hostname, port } = new URL(server.url);
+    const headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const req = request({ host: hostname, port: Number(port), method: 'GET', path: '/storage/v1/object/sdxl_image_fast/../x.png' }, (res) => {
+        res.resume();
+        resolve(res.headers);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

@@ -75,6 +75,8 @@ describe('npm start on a fresh clone', () => {
     npm.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     npm.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => npm.on('exit', (code) => resolve(code)));
+    // Remembered while npm lives: once it exits, its children are re-parented and no longer found below it.
+    let tree: Array<{ pid: number; args: string }> = [];
     try {
       const deadline = Date.now() + 150_000;
       for (;;) {
@@ -85,7 +87,7 @@ describe('npm start on a fresh clone', () => {
       }
       expect(existsSync(join(clone, 'dist', 'server.js'))).toBe(true);
       expect(out).toContain('dev user token');
-      const tree = descendants(npm.pid!);
+      tree = descendants(npm.pid!);
       expect(tree.some((p) => p.args.includes('scripts/start.mjs'))).toBe(true);
       expect(tree.filter((p) => /\btsx\b/.test(p.args))).toEqual([]);
 
@@ -95,7 +97,7 @@ describe('npm start on a fresh clone', () => {
       for (const p of tree) expect(alive(p.pid), p.args).toBe(false);
       expect(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status, () => 'closed')).toBe('closed');
     } finally {
-      for (const p of descendants(npm.pid!)) process.kill(p.pid, 'SIGKILL');
+      for (const p of [...tree, ...descendants(npm.pid!)]) if (alive(p.pid)) process.kill(p.pid, 'SIGKILL');
       if (npm.exitCode === null) npm.kill('SIGKILL');
     }
   }, 200_000);
