@@ -130,11 +130,11 @@ async function queue(req: IncomingMessage, res: ServerResponse): Promise<void> {
       ), job as (
         insert into jobs (id, user_id, job_type, format, quality, status, prompt, negative_prompt, seed, num_images,
                           "references", project_id, video_id, image_id, idempotency_key, credit_cost,
-                          expected_generation_time, metadata, payload, dispatch_lease_until, created_at, updated_at)
+                          expected_generation_time, metadata, payload, queue, payload_id, created_at, updated_at)
         select ${jobId}::uuid, ${userId}::uuid, ${entry.jobType}, ${entry.format}, ${entry.quality}, 'queued', ${prompt},
                ${negativePrompt ?? null}, null, ${numImages}::int, '[]'::jsonb, null, null, ${outputIds[0]}::uuid, null,
                ${cost}::int, ${expectedTimeOf(entry, numImages)}::int, ${JSON.stringify(jobMetadata)}::jsonb, ${payloadJson},
-               ${new Date(now.getTime() + 30_000).toISOString()}::timestamptz, ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
+               ${entry.queue}, ${jobId}::uuid, ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
         from debit
         returning id
       ), image as (
@@ -179,7 +179,8 @@ async function queue(req: IncomingMessage, res: ServerResponse): Promise<void> {
         expectedGenerationTime: expectedTimeOf(entry, numImages),
         metadata: jobMetadata,
         payload: payloadJson,
-        dispatchLeaseUntil: new Date(now.getTime() + 30_000),
+        queue: entry.queue,
+        payloadId: jobId,
         createdAt: now,
         updatedAt: now,
       })

@@ -13,7 +13,6 @@ import { requestIdMixin } from './http/requestContext.js';
 import { restPlugin, restRateLimited } from './http/rest.js';
 import { useMetricsRoute } from './plugins/useMetricsRoute.js';
 import { drainable } from './pubsub/draining.js';
-import { dispatchOwedJobs } from './resolvers/dispatch.js';
 import { signedUrlRoutes } from './http/signedUrls.js';
 import { attachWebSockets } from './http/websockets.js';
 import { workerRoutes } from './http/worker.js';
@@ -26,7 +25,8 @@ import { DEFAULT_LIMITS, useRequestLimits } from './plugins/useRequestLimits.js'
 import { useRoutes } from './plugins/useRoutes.js';
 import { useTokenExpiry } from './plugins/useTokenExpiry.js';
 import { yogaLogging } from './plugins/yogaLogging.js';
-import type { Deps } from './resolvers/deps.js';
+import { NO_SCHEDULER, type Deps } from './resolvers/deps.js';
+import { startScheduler } from './resolvers/scheduler.js';
 import { registerQueueGauges } from './resolvers/queueMetrics.js';
 import { startSweeper } from './resolvers/sweeper.js';
 import { contextFactory, type Context } from './schema/context.js';
@@ -95,16 +95,22 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         startingCredits: config.startingCredits,
         signedUrlTtl: config.signedUrlTtl,
         jobTimeoutGrace: config.jobTimeoutGrace,
+        maxAttempts: config.maxAttempts,
+        transientErrorPattern: config.transientErrorPattern,
+        // Only workers popping Redis directly need a window; the in-process queue has none.
+        windowSize: queue.kind === 'redis' ? config.queueWindowSize : 0,
         allowPrivateReferences: config.referenceAllowPrivate,
         maxActiveJobsPerUser: config.maxActiveJobsPerUser,
       },
+      scheduler: NO_SCHEDULER,
       webhookPolicy: { allowPrivate: config.webhooks.allowPrivate, lookup: opts.webhookLookup ?? systemLookup },
     };
 
+    const scheduler = startScheduler(deps);
+    deps.scheduler = scheduler;
+    closers.push(() => scheduler.close());
     registerQueueGauges(deps);
-    // Closed in reverse: the sweeper's pass finishes, then jobs whose push is
-    // still owed are pushed once more, then the backends close.
-    closers.push(async () => void (await dispatchOwedJobs(deps)));
+    // Nothing is owed to the queue at shutdown: jobs wait in the database, the queue of record.
     const sweeper = startSweeper(deps, config.sweepIntervalMs);
     closers.push(() => sweeper.close());
 

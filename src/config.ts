@@ -43,6 +43,22 @@ const EnvSchema = z.object({
   /** Milliseconds between runs of the dispatcher and the stuck-job sweeper. */
   SWEEP_INTERVAL_MS: intFrom(5000, 50, 3_600_000),
   MAX_UPLOAD_BYTES: intFrom(512 * 1024 * 1024, 1, 8 * 1024 * 1024 * 1024),
+  /** Hand-outs of a job to a worker before it fails for good. */
+  MAX_ATTEMPTS: intFrom(2, 1, 100),
+  /** A `failed` callback whose message matches (case-insensitive) is retried while attempts remain. */
+  TRANSIENT_ERROR_PATTERN: z
+    .string()
+    .default('CUDA|out of memory|\\bOOM\\b|timed out|timeout|connection (reset|refused)|ECONNRESET|ECONNREFUSED')
+    .refine((v) => {
+      try {
+        new RegExp(v, 'i');
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'not a valid regular expression'),
+  /** Jobs kept in each Redis list for workers that RPOP Redis directly (0: none; they must use /rpop). */
+  QUEUE_WINDOW_SIZE: intFrom(4, 0, 1000),
   /** Allow webhook URLs on loopback/private addresses, and plain http (development and tests only). */
   WEBHOOK_ALLOW_PRIVATE: bool,
   /** First retry delay of a failed webhook delivery, in seconds (fractions allowed); each later one doubles. */
@@ -92,6 +108,9 @@ export type Config = {
   jobTimeoutGrace: number;
   sweepIntervalMs: number;
   maxUploadBytes: number;
+  maxAttempts: number;
+  transientErrorPattern: RegExp;
+  queueWindowSize: number;
   webhooks: { allowPrivate: boolean; retryBaseSeconds: number; timeoutMs: number };
   /** When set, a job callback that carries `X-Callback-Signature` must carry the right one. */
   callbackHmacSecret?: string;
@@ -178,6 +197,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobTimeoutGrace: e.JOB_TIMEOUT_GRACE,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    maxAttempts: e.MAX_ATTEMPTS,
+    transientErrorPattern: new RegExp(e.TRANSIENT_ERROR_PATTERN, 'i'),
+    queueWindowSize: e.QUEUE_WINDOW_SIZE,
     webhooks: {
       allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
       retryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS,

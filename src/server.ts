@@ -13,6 +13,17 @@ async function main(): Promise<void> {
   const config = loadConfig();
   // Every line written while a request is handled carries its id (see http/requestContext.ts).
   const logger = pino({ level: config.logLevel, mixin: requestIdMixin });
+  // postgres.js rejects the promises of its own background work (LISTEN re-subscribing after a
+  // reconnect, a query queued on a connection that just died) when PostgreSQL goes away; nothing
+  // awaits them, and every request path already handles the database being away. Such a
+  // rejection must not take the process down during a PostgreSQL restart; anything else still does.
+  process.on('unhandledRejection', (err) => {
+    if (isDatabaseConnectionLoss(err)) {
+      logger.warn({ err: String(err) }, 'a PostgreSQL connection dropped under background work; it reconnects by itself');
+      return;
+    }
+    throw err;
+  });
   // Listen first and load the app behind it: health checks answer from the
   // first moment, and the (slower) app start-up overlaps with the socket setup.
   const starting = import('./app.js').then(({ createApp }) => createApp(config, { logger }));
@@ -69,3 +80,14 @@ main().catch((err: unknown) => {
   process.stderr.write(`error: ${message.split('\n')[0]}\n`);
   process.exit(1);
 });
+
+/** The error codes postgres.js gives a query whose connection was lost or could not be made. */
+function isDatabaseConnectionLoss(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    err instanceof Error &&
+    typeof code === 'string' &&
+    ['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECTION_ENDED', 'CONNECT_TIMEOUT', 'ECONNREFUSED', 'ECONNRESET'].includes(code) &&
+    /postgres|CONNECTION_|connect/i.test(`${err.stack ?? ''} ${err.message}`)
+  );
+}

@@ -211,7 +211,21 @@ async function verify(ctx: Ctx, booted: Booted, target: 'graphql' | 'baseline', 
       const rows = await sql<{ id: string }[]>`select id from jobs`;
       const entries = await redis.lrange(`${backend.redisPrefix}${QUEUE}`, 0, -1);
       const ids = entries.map((p) => (JSON.parse(p) as { id: string }).id);
-      return compare('SELECT id FROM jobs; LRANGE <prefix>sdxl_queue 0 -1', acked, rows.map((r) => r.id), ids, entries.length);
+      if (target === 'baseline') {
+        return compare('SELECT id FROM jobs; LRANGE <prefix>sdxl_queue 0 -1', acked, rows.map((r) => r.id), ids, entries.length);
+      }
+      // The product: jobs wait in the database (the queue of record); the Redis list is only the
+      // short window of the fair order's head. Every acknowledged job must wait untaken in the
+      // database, and the list must hold acknowledged jobs only, each once.
+      const waiting = await sql<{ id: string }[]>`select id from jobs where status = 'queued' and picked_at is null`;
+      const v = compare('SELECT id FROM jobs; waiting untaken; LRANGE <prefix>sdxl_queue 0 -1 (the window)', acked, rows.map((r) => r.id), null, null);
+      const ackedSet = new Set(acked);
+      const waitingSet = new Set(waiting.map((r) => r.id));
+      v.queueLength = entries.length;
+      v.missingFromQueue = acked.filter((id) => !waitingSet.has(id)).length;
+      v.duplicatesInQueue = ids.length - new Set(ids).size;
+      v.ok = v.ok && v.missingFromQueue === 0 && v.duplicatesInQueue === 0 && ids.every((id) => ackedSet.has(id));
+      return v;
     } finally {
       await sql.end();
       redis.disconnect();

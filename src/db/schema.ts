@@ -61,13 +61,36 @@ export const jobs = pgTable(
     payload: text('payload').notNull(),
     /** Bumped on every change, so subscribers can drop stale or duplicate events. */
     version: integer('version').notNull().default(1),
-    /** When the payload reached its worker queue; null while a push is owed. */
+    /** The worker queue (sdxl_queue, wan_queue) the job type routes to; the fair order is per queue. */
+    queue: text('queue').notNull(),
+    /**
+     * When the job joined its queue: at queueJob and at retryJob. A re-run
+     * after a vanished worker keeps it, so the job goes back to the front of
+     * its owner's line. Ties in the fair order go to the oldest.
+     */
+    queuedAt: ts('queued_at').notNull().defaultNow(),
+    /** Hand-outs to workers so far (attempts rows), 0 while it waits for its first. */
+    attempts: integer('attempts').notNull().default(0),
+    /** Hand-outs allowed before the job fails for good (MAX_ATTEMPTS at queue time; raised by retryJob). */
+    maxAttempts: integer('max_attempts').notNull().default(2),
+    /**
+     * The payload `id` of the current (or next) attempt: the job id for the
+     * first, a fresh UUID for each later one. A callback naming any other
+     * id comes from a superseded attempt and changes nothing.
+     */
+    payloadId: uuid('payload_id').notNull(),
+    /**
+     * When the payload entered the Redis window (the short list direct
+     * poppers RPOP); null while it waits only in the database. Window
+     * order is dispatched_at order.
+     */
     dispatchedAt: ts('dispatched_at'),
     /** The queue epoch the payload was pushed under; another epoch means the queue lost it. */
     dispatchEpoch: text('dispatch_epoch'),
-    /** A dispatcher holds the job until then; prevents two pushes racing. */
-    dispatchLeaseUntil: ts('dispatch_lease_until'),
+    /** When a worker took the current attempt (the attempt's clock); null while waiting. */
     pickedAt: ts('picked_at'),
+    /** The current attempt's last sign of life: taken, or a processing callback. Abandoned past expected time + JOB_TIMEOUT_GRACE. */
+    lastSeenAt: ts('last_seen_at'),
     /** Where signed event POSTs about this job go (null: none); kept when the job is retried. */
     webhook: text('webhook'),
     /** The job statuses (`WebhookEvent`s) sent to `webhook`. */
@@ -80,11 +103,50 @@ export const jobs = pgTable(
   (t) => [
     index('jobs_user_created_idx').on(t.userId, t.createdAt.desc(), t.id.desc()),
     uniqueIndex('jobs_user_idempotency_idx').on(t.userId, t.idempotencyKey),
-    index('jobs_undispatched_idx').on(t.createdAt).where(sql`${t.status} = 'queued' and ${t.dispatchedAt} is null`),
     index('jobs_active_idx').on(t.status, t.createdAt).where(sql`${t.status} in ('queued', 'processing')`),
+    // The fair order's three reads (fairOrder.ts): untaken jobs oldest first,
+    // each user's oldest untaken job, and the few running jobs.
+    index('jobs_waiting_idx')
+      .on(t.queue, t.queuedAt, t.id)
+      .where(sql`${t.status} = 'queued' and ${t.pickedAt} is null`),
+    index('jobs_waiting_user_idx')
+      .on(t.queue, t.userId, t.queuedAt, t.id)
+      .where(sql`${t.status} = 'queued' and ${t.pickedAt} is null`),
+    index('jobs_running_idx')
+      .on(t.queue, t.userId)
+      .where(sql`${t.status} in ('queued', 'processing') and ${t.pickedAt} is not null`),
+    index('jobs_windowed_idx').on(t.queue, t.dispatchedAt).where(sql`${t.dispatchedAt} is not null`),
+    uniqueIndex('jobs_payload_id_idx').on(t.payloadId),
     // MAX_ACTIVE_JOBS_PER_USER counts these on every queueJob.
     index('jobs_user_active_idx').on(t.userId).where(sql`${t.status} in ('queued', 'processing')`),
   ],
+);
+
+/**
+ * One row per hand-out of a job to a worker. The id is the payload id the
+ * worker was given (and names in its callbacks and uploads). Finished
+ * attempts are the throughput and run-time history behind the ETAs.
+ */
+export const attempts = pgTable(
+  'job_attempts',
+  {
+    id: uuid('id').primaryKey(),
+    jobId: uuid('job_id')
+      .notNull()
+      .references(() => jobs.id, { onDelete: 'cascade' }),
+    /** 1 for the first hand-out. */
+    number: integer('number').notNull(),
+    queue: text('queue').notNull(),
+    jobType: text('job_type').notNull(),
+    /** How the server learnt of the hand-out: `rpop` (its own endpoint), `redis` (gone from the window), `callback` (first news was a callback). */
+    via: text('via').notNull(),
+    takenAt: ts('taken_at').notNull(),
+    endedAt: ts('ended_at'),
+    /** completed, failed, retried (transient failure, re-queued), abandoned (silent past its deadline), cancelled. */
+    outcome: text('outcome'),
+    errorMessage: text('error_message'),
+  },
+  (t) => [index('job_attempts_job_idx').on(t.jobId), index('job_attempts_finished_idx').on(t.queue, t.endedAt)],
 );
 
 /**
@@ -185,3 +247,4 @@ export type JobRow = typeof jobs.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type ImageRow = typeof images.$inferSelect;
 export type VideoRow = typeof videos.$inferSelect;
+export type AttemptRow = typeof attempts.$inferSelect;

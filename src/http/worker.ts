@@ -6,6 +6,7 @@ import { BUCKETS, CATALOG, QUEUES } from '../resolvers/catalog.js';
 import { applyCallback, parseCallback } from '../resolvers/callback.js';
 import type { Deps } from '../resolvers/deps.js';
 import { DomainError } from '../resolvers/errors.js';
+import { waitingCount } from '../resolvers/fairOrder.js';
 import { refuseOutputUpload } from '../resolvers/outputs.js';
 import { popJob } from '../resolvers/pop.js';
 import { SNIFF_BYTES, sniffContentType } from '../storage/contentType.js';
@@ -28,7 +29,7 @@ export interface WorkerRoutesOptions {
   callbackHmacSecret?: string;
 }
 
-type Handler = (request: Request, url: URL) => Promise<Response>;
+type Handler = (request: Request, url: URL, principal: Principal) => Promise<Response>;
 
 /** Returns a handler for worker paths, or null for any other path. */
 export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url: URL) => Promise<Response> | null {
@@ -54,18 +55,20 @@ export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url:
   const unknownQueue = (name: string) =>
     json({ error: `Unknown queue "${name}": use one of ${QUEUES.join(', ')}.` }, 400);
 
-  const rpop: Handler = async (request, url) => {
+  const rpop: Handler = async (_request, url, principal) => {
     const name = decodeURIComponent(url.pathname.slice('/rpop/'.length));
     const queue = queueOf(name);
     if (!queue) return unknownQueue(name);
+    if (principal.id) deps.scheduler.polled(queue, principal.id);
     return json({ result: await popJob(deps, queue) });
   };
 
+  // The jobs waiting in the queue of record (the database), not the few in the Redis window.
   const llen: Handler = async (_request, url) => {
     const name = decodeURIComponent(url.pathname.slice('/llen/'.length));
     const queue = queueOf(name);
     if (!queue) return unknownQueue(name);
-    return json({ result: await deps.queue.length(queue) });
+    return json({ result: await waitingCount(deps.db, queue) });
   };
 
   const upload: Handler = async (request, url) => {
@@ -159,9 +162,11 @@ export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url:
       const entry = CATALOG[result.job.jobType];
       return json({
         success: true,
-        message: result.changed
-          ? 'Job callback processed successfully with standardized parameters'
-          : `Job is already ${result.job.status}; callback acknowledged without changes`,
+        message: result.superseded
+          ? 'This attempt was superseded (the job was handed to another worker); callback acknowledged without changes'
+          : result.changed
+            ? 'Job callback processed successfully with standardized parameters'
+            : `Job is already ${result.job.status}; callback acknowledged without changes`,
         debug: {
           job_id: result.job.id,
           jobStatus: result.job.status,
@@ -199,7 +204,7 @@ export function workerRoutes(opts: WorkerRoutesOptions): (request: Request, url:
       }
       const principal = await worker(request);
       if (principal instanceof Response) return principal;
-      return handler(request, url);
+      return handler(request, url, principal);
     })();
   };
 }

@@ -24,6 +24,17 @@ class List {
     return this.length;
   }
 
+  rpush(value: string): number {
+    if (this.head > 0) this.items[--this.head] = value;
+    else this.items.unshift(value);
+    return this.length;
+  }
+
+  /** LRANGE 0 -1: newest first, like Redis. */
+  range(): string[] {
+    return this.items.slice(this.head).reverse();
+  }
+
   rpop(): string | null {
     if (this.head >= this.items.length) return null;
     const value = this.items[this.head]!;
@@ -76,6 +87,23 @@ export function createMemoryQueue(): WorkerQueue {
         if (!list) lists.set(queue, (list = new List()));
         return list.lpush(payload);
       }),
+    pushBack: (queue, payload) =>
+      run(() => {
+        let list = lists.get(queue);
+        if (!list) lists.set(queue, (list = new List()));
+        return list.rpush(payload);
+      }),
+    replace: (queue, remove, push) =>
+      run(() => {
+        let list = lists.get(queue);
+        if (!list) lists.set(queue, (list = new List()));
+        const counts = remove.map((p) => list.remove(p));
+        const gone = new Set(remove.filter((_, i) => counts[i] === 0));
+        for (const p of push) if (!gone.has(p)) list.lpush(p);
+        dropIfEmpty(queue, list);
+        return counts;
+      }),
+    snapshot: (queue) => run(() => ({ items: lists.get(queue)?.range() ?? [], epoch })),
     pop: (queue) =>
       run(() => {
         const list = lists.get(queue);

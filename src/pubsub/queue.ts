@@ -6,6 +6,21 @@ export interface WorkerQueue {
   readonly kind: 'memory' | 'redis';
   /** LPUSH; resolves to the list's new length. */
   push(queue: string, payload: string): Promise<number>;
+  /** RPUSH: back at the popping end, as if never popped. */
+  pushBack(queue: string, payload: string): Promise<number>;
+  /**
+   * The whole list, oldest (next popped) last, with the epoch, read
+   * atomically: a list that looks empty because the backend restarted empty
+   * comes with a new epoch.
+   */
+  snapshot(queue: string): Promise<{ items: string[]; epoch: string }>;
+  /**
+   * Atomically: LREM each of `remove`, then LPUSH each of `push` in order
+   * (the first is popped first), except those of `push` that were in
+   * `remove` and already gone (a popper took them: never push them back).
+   * Resolves to how many copies of each of `remove` were removed.
+   */
+  replace(queue: string, remove: string[], push: string[]): Promise<number[]>;
   /** RPOP; null when empty. */
   pop(queue: string): Promise<string | null>;
   /** LLEN. */

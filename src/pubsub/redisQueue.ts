@@ -2,6 +2,20 @@ import { randomUUID } from 'node:crypto';
 import type { WorkerQueue } from './queue.js';
 import { closeConnection, command, connect, type RedisConnectionOptions } from './redisConnection.js';
 
+/** WorkerQueue.replace as one atomic script: a popper sees the list before or after, never between. */
+const REPLACE_SCRIPT = `
+local n = tonumber(ARGV[1])
+local counts, gone = {}, {}
+for i = 1, n do
+  local c = redis.call('LREM', KEYS[1], 0, ARGV[1 + i])
+  counts[i] = c
+  if c == 0 then gone[ARGV[1 + i]] = true end
+end
+for i = n + 2, #ARGV do
+  if not gone[ARGV[i]] then redis.call('LPUSH', KEYS[1], ARGV[i]) end
+end
+return counts`;
+
 /**
  * A WorkerQueue on real Redis lists named `${keyPrefix}${queue}` (LPUSH in,
  * RPOP out), so GPU workers can pop from Redis directly. Every method rejects
@@ -15,6 +29,25 @@ export function createRedisQueue(opts: RedisConnectionOptions): WorkerQueue {
   return {
     kind: 'redis',
     push: (queue, payload) => run(`LPUSH ${prefix}${queue}`, () => conn.client.lpush(prefix + queue, payload)),
+    pushBack: (queue, payload) => run(`RPUSH ${prefix}${queue}`, () => conn.client.rpush(prefix + queue, payload)),
+    replace: (queue, remove, push) =>
+      run(`EVAL replace ${prefix}${queue}`, async () => {
+        const counts = (await conn.client.eval(REPLACE_SCRIPT, 1, prefix + queue, String(remove.length), ...remove, ...push)) as number[];
+        return counts.map(Number);
+      }),
+    // LRANGE and the epoch in one MULTI, so a restart cannot fall between them.
+    snapshot: (queue) =>
+      run(`LRANGE ${prefix}${queue}`, async () => {
+        const fresh = randomUUID();
+        const replies = await conn.client
+          .multi()
+          .lrange(prefix + queue, 0, -1)
+          .call('SET', `${prefix}genjob:queue-epoch`, fresh, 'NX', 'GET')
+          .exec();
+        if (!replies) throw new Error('MULTI aborted');
+        for (const [err] of replies) if (err) throw err;
+        return { items: replies[0]![1] as string[], epoch: (replies[1]![1] as string | null) ?? fresh };
+      }),
     pop: (queue) => run(`RPOP ${prefix}${queue}`, () => conn.client.rpop(prefix + queue)),
     length: (queue) => run(`LLEN ${prefix}${queue}`, () => conn.client.llen(prefix + queue)),
     remove: (queue, payload) => run(`LREM ${prefix}${queue}`, () => conn.client.lrem(prefix + queue, 0, payload)),

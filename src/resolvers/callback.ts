@@ -1,8 +1,9 @@
 import { and, eq, gte, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { images, jobs, videos, type JobRow } from '../db/schema.js';
+import { attempts, images, jobs, videos, type JobRow } from '../db/schema.js';
 import { SNIFF_BYTES, sniffContentType } from '../storage/contentType.js';
 import { isUuid, TERMINAL_STATUSES } from '../vocabulary.js';
+import { closeAttempt, recordTake, requeueForAnotherAttempt } from './attempts.js';
 import { CATALOG } from './catalog.js';
 import type { Deps } from './deps.js';
 import { badInput, notFound } from './errors.js';
@@ -58,6 +59,8 @@ export interface CallbackResult {
   job: JobView;
   /** False when the job was already finished and the callback was only acknowledged. */
   changed: boolean;
+  /** True when the callback came from an attempt the job no longer runs: acknowledged, ignored. */
+  superseded: boolean;
   assetsProcessed: number;
 }
 
@@ -100,26 +103,52 @@ function withoutNul<T>(value: T): T {
 export async function applyCallback(deps: Deps, body: CallbackBody): Promise<CallbackResult> {
   if (!isUuid(body.job_id)) throw notFound(`Job ${body.job_id} not found.`);
   const inspected = body.status === 'completed' ? await inspectOutputs(deps, body) : new Map<string, Inspected>();
-  const result = await deps.db.transaction(async (tx) => {
-    const [row] = await tx.select().from(jobs).where(eq(jobs.id, body.job_id.toLowerCase())).for('update');
-    if (!row) throw notFound(`Job ${body.job_id} not found.`);
+  type Outcome = { row: JobRow; changed: boolean; assetsProcessed: number; superseded?: boolean; requeued?: boolean };
+  const result = await deps.db.transaction(async (tx): Promise<Outcome> => {
+    const payloadId = body.job_id.toLowerCase();
+    // The callback names an attempt (its payload id). Only the job's current attempt may change it.
+    let [row] = await tx.select().from(jobs).where(eq(jobs.payloadId, payloadId)).for('update');
+    if (!row) {
+      const [attempt] = await tx.select({ jobId: attempts.jobId }).from(attempts).where(eq(attempts.id, payloadId));
+      const [job] = await tx.select().from(jobs).where(eq(jobs.id, attempt?.jobId ?? payloadId));
+      if (!job) throw notFound(`Job ${body.job_id} not found.`);
+      // A superseded attempt (its worker was given up on, the job handed to another): acknowledged, ignored.
+      return { row: job, changed: false, assetsProcessed: 0, superseded: true };
+    }
     if (TERMINAL_STATUSES.has(row.status)) return { row, changed: false, assetsProcessed: 0 };
     const now = new Date();
+    // A hand-out not seen yet (a worker popped Redis directly and the window keeper has not noticed): its clock starts now.
+    if (!row.pickedAt) row = await recordTake(tx, row, 'callback', now);
 
     if (body.status === 'processing') {
       const progress = Math.max(row.progress, Math.min(99, Math.round(body.progress ?? row.progress)));
-      if (row.status === 'processing' && progress === row.progress) return { row, changed: false, assetsProcessed: 0 };
+      if (row.status === 'processing' && progress === row.progress) {
+        // Nothing to show, but a sign of life: the attempt's clock restarts.
+        await tx.update(jobs).set({ lastSeenAt: now }).where(eq(jobs.id, row.id));
+        return { row, changed: false, assetsProcessed: 0 };
+      }
       const [updated] = await tx
         .update(jobs)
-        .set({ status: 'processing', progress, startedAt: row.startedAt ?? now, updatedAt: now, version: sql`${jobs.version} + 1` })
+        .set({
+          status: 'processing',
+          progress,
+          startedAt: row.startedAt ?? now,
+          lastSeenAt: now,
+          updatedAt: now,
+          version: sql`${jobs.version} + 1`,
+        })
         .where(eq(jobs.id, row.id))
         .returning();
       return { row: updated, changed: true, assetsProcessed: 0 };
     }
 
     if (body.status === 'failed') {
-      const message = body.error_message?.trim() || 'The worker reported a failure without a message.';
-      const updated = await endWithRefund(tx, row, 'failed', message.slice(0, 2000), callbackMetadata(body));
+      const message = (body.error_message?.trim() || 'The worker reported a failure without a message.').slice(0, 2000);
+      if (row.attempts < row.maxAttempts && deps.settings.transientErrorPattern.test(message)) {
+        const updated = await requeueForAnotherAttempt(tx, row, 'retried', message);
+        return { row: updated, changed: true, assetsProcessed: 0, requeued: true };
+      }
+      const updated = await endWithRefund(tx, row, 'failed', message, callbackMetadata(body));
       return { row: updated, changed: true, assetsProcessed: 0 };
     }
 
@@ -195,6 +224,7 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
         .set({ status: 'failed', updatedAt: now })
         .where(and(eq(images.jobId, row.id), gte(images.imageIndex, assets.length)));
     }
+    await closeAttempt(tx, row, 'completed', null, now);
     const [updated] = await tx
       .update(jobs)
       .set({
@@ -214,9 +244,10 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
     return { row: updated, changed: true, assetsProcessed: assets.length };
   });
 
-  const view = await viewOf(deps.db, result.row as JobRow);
+  const view = await viewOf(deps.db, result.row);
   if (result.changed) await publishJob(deps, view);
-  return { job: view, changed: result.changed, assetsProcessed: result.assetsProcessed };
+  if (result.changed) deps.scheduler.changed(result.row.queue);
+  return { job: view, changed: result.changed, assetsProcessed: result.assetsProcessed, superseded: result.superseded ?? false };
 }
 
 interface Inspected {
@@ -236,7 +267,8 @@ const keyOf = (a: Pick<ResolvedAsset, 'bucket' | 'path'>) => `${a.bucket}/${a.pa
 async function inspectOutputs(deps: Deps, body: CallbackBody): Promise<Map<string, Inspected>> {
   const out = new Map<string, Inspected>();
   if (!body.assets?.length) return out;
-  const [row] = await deps.db.select().from(jobs).where(eq(jobs.id, body.job_id.toLowerCase()));
+  // Only the current attempt's outputs are looked at (a superseded attempt's callback changes nothing).
+  const [row] = await deps.db.select().from(jobs).where(eq(jobs.payloadId, body.job_id.toLowerCase()));
   if (!row || TERMINAL_STATUSES.has(row.status)) return out;
   const entry = CATALOG[row.jobType];
   const assets = resolveAssets(row, body.assets);

@@ -1,6 +1,6 @@
 import { jobs } from '../db/schema.js';
 import { isActive, isUuid } from '../vocabulary.js';
-import { CATALOG } from './catalog.js';
+import { attemptPayload } from './attempts.js';
 import type { Deps } from './deps.js';
 import { DomainError, notFound } from './errors.js';
 import { viewOf, type JobView } from './jobView.js';
@@ -24,8 +24,9 @@ export async function cancelJob(deps: Deps, viewer: Viewer, id: string): Promise
     }
     return endWithRefund(tx, job, 'cancelled', null, { cancelled_at: new Date().toISOString() });
   });
-  // Best effort: a payload left behind is dropped at pop time because the job is no longer queued.
-  await deps.queue.remove(CATALOG[row.jobType].queue, row.payload).catch(() => 0);
+  // Best effort: a payload left in the Redis window is removed by the window keeper, and never handed out by /rpop.
+  await deps.queue.remove(row.queue, attemptPayload(row)).catch(() => 0);
+  deps.scheduler.changed(row.queue);
   const view = await viewOf(deps.db, row);
   await publishJob(deps, view);
   return view;

@@ -4,6 +4,12 @@ import { images, videos, type JobRow, type StoredReference } from '../db/schema.
 import type { JobStatus, JobType, MediaFormat, Quality } from '../vocabulary.js';
 import { CATALOG } from './catalog.js';
 
+export interface ScheduleView {
+  queuePosition: number | null;
+  estimatedStartAt: string | null;
+  estimatedCompletionAt: string | null;
+}
+
 export interface AssetRecord {
   index: number;
   bucket: string;
@@ -43,6 +49,16 @@ export interface JobView {
   webhook: string | null;
   webhookEvents: string[] | null;
   version: number;
+  /** Hand-outs to workers so far, and the most allowed. */
+  attempts: number;
+  maxAttempts: number;
+  /** When a worker took the current attempt; null while waiting. */
+  takenAt: string | null;
+  /**
+   * Queue position and estimates, when the publisher computed them (the
+   * position notifier); otherwise the API computes them on read.
+   */
+  schedule?: ScheduleView;
   createdAt: string;
   startedAt: string | null;
   completedAt: string | null;
@@ -78,6 +94,9 @@ export function toView(row: JobRow, assets: AssetRecord[]): JobView {
     webhook: row.webhook,
     webhookEvents: row.webhook ? row.webhookEvents : null,
     version: row.version,
+    attempts: row.attempts,
+    maxAttempts: row.maxAttempts,
+    takenAt: iso(row.pickedAt),
     createdAt: row.createdAt.toISOString(),
     startedAt: iso(row.startedAt),
     completedAt: iso(row.completedAt),

@@ -37,7 +37,7 @@ export interface ResolvedAsset {
 }
 
 /** The folder a second-generation worker must put this job's outputs in. */
-export function outputFolderOf(job: Pick<JobRow, 'id' | 'userId'>): string {
+export function outputFolderOf(job: Pick<JobRow, 'id' | 'userId' | 'payloadId'>): string {
   return `${job.userId}/${payloadIdOf(job)}/`;
 }
 
@@ -46,7 +46,7 @@ export function outputFolderOf(job: Pick<JobRow, 'id' | 'userId'>): string {
  * where each really is. Throws BAD_USER_INPUT (nothing is changed) for a path
  * that is malformed or outside the job's folder.
  */
-export function resolveAssets(job: Pick<JobRow, 'id' | 'userId' | 'jobType'>, items: readonly CallbackAsset[]): ResolvedAsset[] {
+export function resolveAssets(job: Pick<JobRow, 'id' | 'userId' | 'jobType' | 'payloadId'>, items: readonly CallbackAsset[]): ResolvedAsset[] {
   const entry = CATALOG[job.jobType];
   const folder = outputFolderOf(job);
   return items.map((item, i) => {

@@ -1,15 +1,82 @@
-import { and, eq, isNull } from 'drizzle-orm';
-import { jobs } from '../db/schema.js';
+import { and, eq, sql } from 'drizzle-orm';
+import { jobs, type JobRow } from '../db/schema.js';
 import { isUuid } from '../vocabulary.js';
+import { attemptPayload, recordTake } from './attempts.js';
 import type { Deps } from './deps.js';
+import { pickNext } from './fairOrder.js';
 
 /**
- * RPOP for the fleet's `/rpop/<queue>`. Payloads of jobs that are no longer
- * queued (cancelled, or a duplicate push of a job a worker already took) are
- * dropped here, so a job never runs twice through this endpoint.
+ * The fleet's `/rpop/<queue>`: hands the worker the next job in fair order
+ * and records the hand-out (the attempt's clock starts) in the same
+ * transaction, so a job is never handed out unrecorded. The fair head is
+ * locked (a concurrent pop on any instance waits a few milliseconds, then
+ * re-checks it and moves on). When it is in the Redis window it is LREM'd inside the
+ * transaction: LREM is the arbiter between this endpoint and workers popping
+ * Redis directly (LREM = 0: a direct popper has it; that hand-out is
+ * recorded and the next job is tried).
+ *
+ * Failure modes: if the database is unreachable nothing was removed from
+ * Redis and nothing is handed out (the worker sees "no job"). If Redis is
+ * unreachable, windowed jobs are passed over (a direct popper may hold
+ * them) and the rest served. If the commit fails after an LREM, the payload
+ * is pushed back where it was before the error is reported. If the process
+ * dies between the LREM and the commit, the window keeper finds the windowed
+ * job gone from the list and records it as taken, so its clock runs and it
+ * is re-run after its deadline: lost never, run twice never.
  */
 export async function popJob(deps: Deps, queue: string): Promise<string | null> {
-  for (let attempt = 0; attempt < 100; attempt++) {
+  // One transaction per candidate, so a pop never waits for a row lock while it holds another
+  // (two pops waiting on each other's rows would deadlock).
+  const exclude: string[] = [];
+  for (let tries = 0; tries < 10; tries++) {
+    const claim: { removed: string | null } = { removed: null };
+    let outcome: { row: JobRow; handOut: boolean } | null;
+    try {
+      outcome = await deps.db.transaction(async (tx) => {
+        const next = await pickNext(tx, queue, { exclude });
+        if (!next) return null;
+        const [row] = await tx.select().from(jobs).where(eq(jobs.id, next.id));
+        if (!row.dispatchedAt) return { row: await recordTake(tx, row, 'rpop'), handOut: true };
+        const payload = attemptPayload(row);
+        const n = await deps.queue.remove(queue, payload).catch(() => null);
+        if (n === null) {
+          exclude.push(row.id); // Redis is away: a direct popper may hold it; serve the others meanwhile
+          return { row, handOut: false };
+        }
+        if (n > 0) claim.removed = payload;
+        // n = 0: a worker popping Redis directly took it a moment ago; record that hand-out.
+        return { row: await recordTake(tx, row, n > 0 ? 'rpop' : 'redis'), handOut: n > 0 };
+      });
+    } catch (err) {
+      if (claim.removed !== null) {
+        // The claim was not recorded: put the payload back at the popping end, as if never popped.
+        await deps.queue.pushBack(queue, claim.removed).catch((pushErr: unknown) => {
+          deps.logger.error({ err: String(pushErr), queue }, 'could not put a payload back after a failed claim; the window keeper will re-run the job after its deadline');
+        });
+      }
+      throw err;
+    }
+    if (!outcome) break;
+    if (!outcome.handOut) continue;
+    observeWait(deps, outcome.row);
+    // Not published: the job is still `queued` to its owner until the worker reports (the next
+    // news is its `processing` callback); the position notifier tells the others they moved up.
+    deps.scheduler.changed(queue);
+    return attemptPayload(outcome.row);
+  }
+  return popForeign(deps, queue);
+}
+
+/**
+ * Nothing of ours waits in the database. The Redis list may still hold
+ * payloads pushed by another producer: those are handed over untouched, as
+ * before this server existed. Payloads of ours found there (a window push
+ * whose recording failed) go only if they are their job's current, untaken
+ * attempt; anything else is stale and dropped.
+ */
+async function popForeign(deps: Deps, queue: string): Promise<string | null> {
+  if (deps.queue.kind !== 'redis') return null;
+  for (let i = 0; i < 10; i++) {
     const payload = await deps.queue.pop(queue);
     if (payload === null) return null;
     let id: unknown;
@@ -18,20 +85,32 @@ export async function popJob(deps: Deps, queue: string): Promise<string | null> 
     } catch {
       id = undefined;
     }
-    // Not one of ours (pushed by another producer): hand it over untouched.
-    if (!isUuid(id)) return payload;
-    const [taken] = await deps.db
-      .update(jobs)
-      .set({ pickedAt: new Date() })
-      .where(and(eq(jobs.id, id), eq(jobs.status, 'queued'), isNull(jobs.pickedAt)))
-      .returning({ id: jobs.id, createdAt: jobs.createdAt });
-    if (taken) {
-      deps.metrics.jobWaitSeconds.observe(Math.max(0, (Date.now() - taken.createdAt.getTime()) / 1000));
+    if (typeof id !== 'string' || !isUuid(id)) return payload;
+    const row = await deps.db.transaction(async (tx) => {
+      const [job] = await tx
+        .select()
+        .from(jobs)
+        .where(and(eq(jobs.payloadId, id.toLowerCase()), eq(jobs.status, 'queued'), sql`${jobs.pickedAt} is null`))
+        .for('update');
+      return job ? recordTake(tx, job, 'rpop') : null;
+    });
+    if (row) {
+      observeWait(deps, row);
+      deps.scheduler.changed(queue);
       return payload;
     }
-    const [known] = await deps.db.select({ status: jobs.status }).from(jobs).where(eq(jobs.id, id));
-    if (!known) return payload;
-    deps.logger.info({ jobId: id, status: known.status }, 'dropped a payload whose job was cancelled, finished or already taken');
+    const [known] = await deps.db.select({ id: jobs.id }).from(jobs).where(eq(jobs.id, id.toLowerCase()));
+    if (!known) {
+      const [byAttempt] = await deps.db.select({ id: jobs.id }).from(jobs).where(eq(jobs.payloadId, id.toLowerCase()));
+      if (!byAttempt) return payload;
+    }
+    deps.logger.info({ payloadId: id }, 'dropped a stale payload (its job was cancelled, finished, taken or re-queued as another attempt)');
   }
   return null;
+}
+
+/** `genjob_job_wait_seconds`: queued (or re-queued for another attempt, or retried) → taken. */
+export function observeWait(deps: Pick<Deps, 'metrics'>, row: Pick<JobRow, 'queuedAt' | 'pickedAt'>): void {
+  const taken = row.pickedAt?.getTime() ?? Date.now();
+  deps.metrics.jobWaitSeconds.observe(Math.max(0, (taken - row.queuedAt.getTime()) / 1000));
 }

@@ -28,8 +28,10 @@ function countJobChange(metrics: Deps['metrics'], view: JobView): void {
   if (view.status === 'queued' && view.version === 1) metrics.jobsQueued.inc({ job_type: view.jobType });
   if (TERMINAL_STATUSES.has(view.status)) {
     metrics.jobsFinished.inc({ job_type: view.jobType, status: view.status });
-    if (view.startedAt && view.completedAt) {
-      metrics.jobRunSeconds.observe(Math.max(0, (Date.parse(view.completedAt) - Date.parse(view.startedAt)) / 1000));
+    // Taken (the last attempt's hand-out) → finished; the first processing callback where the hand-out is unknown.
+    const taken = view.takenAt ?? view.startedAt;
+    if (taken && view.completedAt) {
+      metrics.jobRunSeconds.observe(Math.max(0, (Date.parse(view.completedAt) - Date.parse(taken)) / 1000));
     }
   }
 }

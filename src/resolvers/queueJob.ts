@@ -11,7 +11,7 @@ import { toView, viewOf, type JobView } from './jobView.js';
 import { imageMetadata, queuedJobMetadata, queueUsageMetadata, videoMetadata } from './legacyMetadata.js';
 import { checkPublicHost } from '../net/publicHost.js';
 import { publishJob } from './publish.js';
-import { dispatchJob } from './dispatch.js';
+import { waitingCount } from './fairOrder.js';
 import { buildPayload } from './workerPayload.js';
 import { checkWebhookRequest } from './webhooks.js';
 import { REFERENCE_BUCKET, validateJobRequest, type QueueJobRequest } from './validateJob.js';
@@ -79,10 +79,12 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
     expectedGenerationTime: expectedTimeOf(entry, input.numImages),
     metadata: queuedJobMetadata({ ...input, negativePrompt: payload.negative_prompt, cost }),
     payload: JSON.stringify(payload),
+    queue: entry.queue,
+    queuedAt: now,
+    payloadId: jobId,
+    maxAttempts: deps.settings.maxAttempts,
     webhook,
     webhookEvents,
-    // Holds off the dispatcher while this request pushes the payload itself.
-    dispatchLeaseUntil: new Date(now.getTime() + 30_000),
     createdAt: now,
     updatedAt: now,
   } satisfies typeof jobs.$inferInsert;
@@ -175,17 +177,18 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
     throw err;
   }
 
-  const queueLength = await dispatchJob(deps, row);
-  const view = toView({ ...row, dispatchedAt: queueLength === null ? null : new Date() }, []);
-  await publishJob(deps, view);
-  return { job: view, queueLength: queueLength ?? 0, entry };
+  // The job waits in the database; the scheduler hands it out (and refills the Redis window) in fair order.
+  deps.scheduler.changed(entry.queue);
+  const view = toView(row, []);
+  const [queueLength] = await Promise.all([waitingCount(deps.db, entry.queue), publishJob(deps, view)]);
+  return { job: view, queueLength, entry };
 }
 
 /**
  * Throws RATE_LIMITED when the user already has MAX_ACTIVE_JOBS_PER_USER jobs
  * queued or running, saying when a place is expected to free up.
  */
-async function refuseWhenFull(deps: Deps, userId: string): Promise<void> {
+export async function refuseWhenFull(deps: Deps, userId: string): Promise<void> {
   const limit = deps.settings.maxActiveJobsPerUser;
   const active = await deps.db
     .select({ createdAt: jobs.createdAt, startedAt: jobs.startedAt, expected: jobs.expectedGenerationTime })
@@ -229,7 +232,7 @@ async function findByKey(db: Db, userId: string, key: string): Promise<JobRow | 
 
 async function replay(deps: Deps, row: JobRow): Promise<QueueJobResult> {
   const entry = CATALOG[row.jobType];
-  const queueLength = await deps.queue.length(entry.queue).catch(() => 0);
+  const queueLength = await waitingCount(deps.db, entry.queue);
   return { job: await viewOf(deps.db, row), queueLength, entry };
 }
 

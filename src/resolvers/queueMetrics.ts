@@ -3,17 +3,19 @@ import { jobs } from '../db/schema.js';
 import { ACTIVE_STATUSES } from '../vocabulary.js';
 import { CATALOG, QUEUES } from './catalog.js';
 import type { Deps } from './deps.js';
+import { waitingCount } from './fairOrder.js';
 
 /**
  * Sets `genjob_queue_waiting` and `genjob_queue_running` at every scrape, from
- * the sources of truth: the worker queue's length (what a worker would pop)
- * and the database's taken-but-unfinished jobs. Read at scrape time rather
+ * the source of truth, the database (the queue of record; the Redis list is
+ * only the short window of the fair order's head): untaken jobs, and
+ * taken-but-unfinished jobs. Read at scrape time rather
  * than tracked, so the figures stay right across instances and restarts.
  */
 export function registerQueueGauges(deps: Pick<Deps, 'db' | 'queue' | 'metrics'>): void {
   deps.metrics.onScrape(async () => {
     const [lengths, running] = await Promise.all([
-      Promise.all(QUEUES.map((q) => deps.queue.length(q))),
+      Promise.all(QUEUES.map((q) => waitingCount(deps.db, q))),
       deps.db
         .select({ jobType: jobs.jobType, n: sql<number>`count(*)::int` })
         .from(jobs)

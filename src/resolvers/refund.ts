@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import type { Tx } from '../db/client.js';
 import { images, jobs, usageLogs, users, videos, type JobRow } from '../db/schema.js';
+import { closeAttempt, type AttemptOutcome } from './attempts.js';
 import { refundUsageMetadata } from './legacyMetadata.js';
 
 /**
@@ -15,8 +16,10 @@ export async function endWithRefund(
   status: 'failed' | 'cancelled',
   errorMessage: string | null,
   extraMetadata: Record<string, unknown> = {},
+  attemptOutcome: AttemptOutcome = status,
 ): Promise<JobRow> {
   const now = new Date();
+  await closeAttempt(tx, row, attemptOutcome, errorMessage, now);
   const refund = row.refundedAt === null && row.creditCost > 0;
   const [updated] = await tx
     .update(jobs)

@@ -4,6 +4,7 @@ import type { Deps } from './deps.js';
 import { notFound } from './errors.js';
 import type { JobView } from './jobView.js';
 import { jobTopic, userTopic } from './publish.js';
+import { scheduleAt } from './queueStats.js';
 import { getJob } from './readJobs.js';
 import type { Viewer } from './viewer.js';
 
@@ -25,7 +26,7 @@ export async function watchJob(deps: Deps, viewer: Viewer, id: string): Promise<
   try {
     const current = await getJob(deps, viewer, jobId);
     if (!current) throw notFound(`Job ${id} not found. Check the id; you can only watch your own jobs.`);
-    return stream(sub, current, () => true);
+    return stream(sub, current, () => true, deps);
   } catch (err) {
     await sub.return();
     throw err;
@@ -41,23 +42,47 @@ export async function watchUserJobs(deps: Deps, viewer: Viewer): Promise<AsyncIt
 /**
  * Reads a bus subscription. With a `first` view (one job): starts with it,
  * drops news that is not newer than what was last emitted (stale or
- * duplicate events), and ends after a terminal state.
+ * duplicate events), and ends after a terminal state; while the job waits,
+ * it also shows the job's queue position going down as jobs ahead are taken
+ * (the scheduler's throttled position updates, at most one a second).
  */
 function stream(
   sub: EventSubscription<JobView>,
   first: JobView | null,
   accept: (job: JobView) => boolean,
+  deps?: Deps,
 ): AsyncIterableIterator<JobView> {
   let pending = first;
   let version = -1;
   let finished = false;
+  let latest: JobView | null = null;
+  let unwatch = () => {};
+  const moved: JobView[] = [];
+  let wake: (() => void) | null = null;
+  let news: Promise<IteratorResult<JobView>> | null = null;
   const finish = async (): Promise<IteratorResult<JobView>> => {
     finished = true;
+    unwatch();
+    wake?.();
     await sub.return();
     return { value: undefined, done: true };
   };
   const emit = (job: JobView): IteratorResult<JobView> => {
     version = job.version;
+    latest = job;
+    unwatch();
+    if (deps && first && job.status === 'queued' && job.takenAt === null) {
+      unwatch = deps.scheduler.watchPosition(job, (position) => {
+        void scheduleAt(deps, job, position).then(
+          (schedule) => {
+            if (latest !== job || finished) return;
+            moved.push({ ...job, schedule });
+            wake?.();
+          },
+          () => {},
+        );
+      });
+    }
     // One job's stream ends once it has shown a final state.
     if (first && TERMINAL_STATUSES.has(job.status)) void finish();
     return { value: job, done: false };
@@ -71,9 +96,17 @@ function stream(
         return emit(job);
       }
       for (;;) {
-        const news = await sub.next();
-        if (news.done || finished) return finish();
-        const job = news.value;
+        const update = moved.shift();
+        if (update) return { value: update, done: false }; // same version: only its place changed
+        news ??= sub.next();
+        const woken = new Promise<null>((resolve) => (wake = () => resolve(null)));
+        const got = await Promise.race([news, woken]);
+        wake = null;
+        if (finished) return { value: undefined, done: true };
+        if (got === null) continue;
+        news = null;
+        if (got.done) return finish();
+        const job = got.value;
         if (first && job.version <= version) continue; // stale or duplicate news
         if (accept(job)) return emit(job);
       }

@@ -2,6 +2,7 @@ import { builder } from './builder.js';
 import './scalars.js';
 import './enums.js';
 import './job.js';
+import './schedule.js';
 import './jobType.js';
 import './viewer.js';
 import './reference.js';

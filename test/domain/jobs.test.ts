@@ -11,6 +11,7 @@ import { userTopic } from '../../src/resolvers/publish.js';
 import { queueJob } from '../../src/resolvers/queueJob.js';
 import { watchJob, watchUserJobs } from '../../src/resolvers/watchJobs.js';
 import { createTestDeps, type TestDeps } from '../helpers/deps.js';
+import { waitingCount } from '../../src/resolvers/fairOrder.js';
 
 /**
  * The domain rules called directly, as a door would call them: a cloned
@@ -26,6 +27,8 @@ afterAll(async () => {
 });
 
 const viewerOf = (id: string) => ({ id, admin: false });
+/** Jobs waiting in the queue of record (the database; the Redis list is only a window onto it). */
+const waiting = (queue: string) => waitingCount(t.deps.db, queue);
 const sdxl = (numImages = 1) => ({ jobType: 'sdxl_image_fast', prompt: 'a lighthouse at dusk', numImages });
 
 async function snapshot(userId: string) {
@@ -35,7 +38,7 @@ async function snapshot(userId: string) {
     jobs: await db.select().from(jobs).where(eq(jobs.userId, userId)),
     images: await db.select().from(images).where(eq(images.userId, userId)),
     usage: await db.select().from(usageLogs).where(eq(usageLogs.userId, userId)),
-    queued: [await t.deps.queue.length('sdxl_queue'), await t.deps.queue.length('wan_queue')],
+    queued: [await waiting('sdxl_queue'), await waiting('wan_queue')],
   };
 }
 
@@ -48,10 +51,10 @@ async function complete(job: JobView): Promise<string[]> {
 }
 
 describe('queueJob', () => {
-  it('debits the price, writes the job, its placeholder images and a usage log, pushes the payload and announces it', async () => {
+  it('debits the price, writes the job, its placeholder images and a usage log, queues it and announces it', async () => {
     const userId = randomUUID();
     const news = await t.deps.events.subscribe<JobView>([userTopic(userId)]);
-    const before = await t.deps.queue.length('sdxl_queue');
+    const before = await waiting('sdxl_queue');
     const { job, queueLength, entry } = await queueJob(t.deps, userId, sdxl(3));
     expect(job).toMatchObject({ userId, status: 'queued', numImages: 3, creditCost: 3 * entry.creditCost, version: 1 });
     expect(queueLength).toBe(before + 1);
@@ -93,13 +96,13 @@ describe('applyCallback', () => {
 });
 
 describe('cancelJob', () => {
-  it('cancels once, refunds once and takes the payload off the queue', async () => {
+  it('cancels once, refunds once and takes the job off the queue', async () => {
     const userId = randomUUID();
     const { job } = await queueJob(t.deps, userId, sdxl(1));
-    const queued = await t.deps.queue.length('sdxl_queue');
+    const queued = await waiting('sdxl_queue');
     const cancelled = await cancelJob(t.deps, viewerOf(userId), job.id);
     expect(cancelled.status).toBe('cancelled');
-    expect(await t.deps.queue.length('sdxl_queue')).toBe(queued - 1);
+    expect(await waiting('sdxl_queue')).toBe(queued - 1);
     expect((await getAccount(t.deps, userId)).credits).toBe(100);
     const before = await snapshot(userId);
     const err = await cancelJob(t.deps, viewerOf(userId), job.id).catch((e: unknown) => e);

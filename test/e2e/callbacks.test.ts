@@ -269,11 +269,12 @@ describe('failed', () => {
     const user = await newUser();
     const { job } = await started(user, { jobType: 'sdxl_image_high', prompt: 'will fail', numImages: 3 });
     expect(await credits(user)).toBe(100 - 6);
-    const res = await worker.callback({ job_id: job.id, status: 'failed', assets: [], error_message: 'CUDA out of memory' });
+    // Not a transient infrastructure error (those are retried: scheduler tests).
+    const res = await worker.callback({ job_id: job.id, status: 'failed', assets: [], error_message: 'Unsupported sampler settings' });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ success: true, debug: { jobStatus: 'failed' } });
     const failed = await getJob(user, job.id);
-    expect(failed).toMatchObject({ status: 'failed', errorMessage: 'CUDA out of memory', assets: [] });
+    expect(failed).toMatchObject({ status: 'failed', errorMessage: 'Unsupported sampler settings', assets: [] });
     expect(failed.completedAt).not.toBeNull();
     expect(await credits(user)).toBe(100);
     expect(await refundCount(user.id)).toBe(1);
@@ -283,7 +284,7 @@ describe('failed', () => {
     expect(again.status).toBe(200);
     expect(await credits(user)).toBe(100);
     expect(await refundCount(user.id)).toBe(1);
-    expect(await getJob(user, job.id)).toMatchObject({ status: 'failed', errorMessage: 'CUDA out of memory' });
+    expect(await getJob(user, job.id)).toMatchObject({ status: 'failed', errorMessage: 'Unsupported sampler settings' });
 
     // And a late completion does not resurrect it.
     const paths = await uploadImages('sdxl_image_high', user.id, job.id, 1);

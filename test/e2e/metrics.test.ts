@@ -75,7 +75,8 @@ describe('metrics', () => {
     expect((await worker.callback({ job_id: a, status: 'completed', assets: [path] })).status).toBe(200);
 
     await take('sdxl_queue', b);
-    expect((await worker.callback({ job_id: b, status: 'failed', error_message: 'CUDA out of memory' })).status).toBe(200);
+    // Not a transient infrastructure error (those are retried while attempts remain).
+    expect((await worker.callback({ job_id: b, status: 'failed', error_message: 'Unsupported sampler settings' })).status).toBe(200);
     const cancel = await gql(server.url, user.token, `mutation($id: ID!) { cancelJob(id: $id) { status } }`, { id: v });
     expect(cancel.data?.cancelJob.status).toBe('cancelled');
 

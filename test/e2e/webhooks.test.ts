@@ -28,6 +28,8 @@ beforeAll(async () => {
       WEBHOOK_TIMEOUT_SECONDS: '1',
       SWEEP_INTERVAL_MS: '200',
       JOB_TIMEOUT_GRACE: '1',
+      // One attempt per job: a silent or failing job fails at once instead of being re-run (the scheduler's tests cover re-runs).
+      MAX_ATTEMPTS: '1',
     },
     {
       // hooks.test names the receiver's loopback address: proves the sender connects to the address it resolved and checked.

@@ -7,7 +7,7 @@ import { createDb } from '../../src/db/client.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { createMemoryEventBus, type MemoryEventBus } from '../../src/pubsub/memoryEvents.js';
 import { createMemoryQueue } from '../../src/pubsub/memoryQueue.js';
-import type { Deps } from '../../src/resolvers/deps.js';
+import { NO_SCHEDULER, type Deps } from '../../src/resolvers/deps.js';
 import { createLocalStorage } from '../../src/storage/local.js';
 import { systemLookup } from '../../src/webhooks/addresses.js';
 
@@ -40,7 +40,18 @@ export async function createTestDeps(settings: Partial<Deps['settings']> = {}): 
     logger: pino({ level: 'silent' }),
     metrics: createMetrics({ defaults: false }),
     // MAX_ACTIVE_JOBS_PER_USER is out of the way (as in test/helpers/app.ts); its own suite sets it.
-    settings: { startingCredits: 100, signedUrlTtl: 3600, jobTimeoutGrace: 600, allowPrivateReferences: false, maxActiveJobsPerUser: 1_000_000, ...settings },
+    settings: {
+      startingCredits: 100,
+      signedUrlTtl: 3600,
+      jobTimeoutGrace: 600,
+      maxAttempts: 2,
+      transientErrorPattern: /CUDA|out of memory|\bOOM\b|timed out|timeout|connection (reset|refused)|ECONNRESET|ECONNREFUSED/i,
+      windowSize: 0,
+      allowPrivateReferences: false,
+      maxActiveJobsPerUser: 1_000_000,
+      ...settings,
+    },
+    scheduler: NO_SCHEDULER,
     webhookPolicy: { allowPrivate: false, lookup: systemLookup },
   };
   return {

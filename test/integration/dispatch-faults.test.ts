@@ -42,13 +42,18 @@ async function ids(queue: string): Promise<string[]> {
 
 describe('Redis stops and comes back while the server runs', () => {
   it('queues, reports, re-pushes once each, and resumes subscriptions', async () => {
-    const token = await server.userToken();
+    const userId = randomUUID();
+    const token = await server.userToken(userId);
     const worker = fleet(server.url, await server.workerToken());
 
     // Subscriptions opened while Redis is up; the first job proves they are live.
     const client = wsClient(server.wsUrl, token);
     const mine = collect(client, `subscription { myJobUpdates { ${JOB} } }`);
-    await new Promise((r) => setTimeout(r, 300));
+    // Registered with Redis before the first job is queued (a fixed sleep is too short on a busy machine).
+    await eventually('subscription registered', async () => {
+      const [, n] = (await raw.pubsub('NUMSUB', `${prefix}user:${userId}`)) as [string, number];
+      expect(Number(n)).toBeGreaterThan(0);
+    }, 10_000);
     const first = await gql(server.url, token, `mutation { queueJob(input: { jobType: sdxl_image_fast, prompt: "before" }) { job { id } } }`);
     const before: string = first.data!.queueJob.job.id;
     await mine.next(1);
@@ -153,7 +158,7 @@ describe('Redis stops and comes back while the server runs', () => {
     expect((await worker.pop('wan_queue'))?.id).toBe(id);
     // What dispatchJob leaves behind when the push landed but the database
     // write recording it failed ("pushed a job but could not record it").
-    await server.app.deps.db.execute(sql`update jobs set dispatched_at = null, dispatch_lease_until = null where id = ${id}`);
+    await server.app.deps.db.execute(sql`update jobs set dispatched_at = null, dispatch_epoch = null where id = ${id}`);
     await new Promise((r) => setTimeout(r, 1000)); // five sweep intervals
     expect(await ids('wan_queue')).toEqual([]);
   });
