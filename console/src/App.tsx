@@ -1,12 +1,11 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, createApi, subscribe, type Api } from './api.js';
-import type { ConsoleStartQuery } from './gql/graphql.js';
-import type { QueueInfo } from './Queues.js';
+import type { ConsoleQueuesQuery, ConsoleStartQuery } from './gql/graphql.js';
 import { jobTypeName, plural } from './format.js';
 import { Gallery, Viewer, type GalleryItem } from './Gallery.js';
 import { JobsList } from './JobsList.js';
 import { applyEvent, applyPage, applySnapshot, emptyJobs, isActive, isTerminal, type Job, type JobsState } from './jobs.js';
-import { CancelJobMutation, JobsQuery, JobUpdated, MeQuery, MyJobUpdates, StartQuery } from './operations.js';
+import { CancelJobMutation, JobsQuery, JobUpdated, MeQuery, MyJobUpdates, QueuesQuery, RetryJobMutation, StartQuery } from './operations.js';
 import { QueueForm } from './QueueForm.js';
 import { Queues } from './Queues.js';
 import { devToken, initialToken, saveToken } from './token.js';
@@ -35,7 +34,7 @@ export function App() {
   const [jobs, setJobs] = useState<JobsState>(emptyJobs);
   const [loaded, setLoaded] = useState(false);
   const [loadingMore, setLoadingMore] = useState(false);
-  const [queues, setQueues] = useState<QueueInfo[] | null>(null);
+  const [queues, setQueues] = useState<ConsoleQueuesQuery['queues'] | null>(null);
   const [queuesError, setQueuesError] = useState<string | null>(null);
   const [alert, setAlert] = useState<string | null>(null);
   const [pending, setPending] = useState<ReadonlySet<string>>(new Set());
@@ -106,10 +105,14 @@ export function App() {
     api?.request(MeQuery).then((d) => setCredits(d.me.credits), () => {});
   }, [api]);
 
-  // The queue overview (Query.queues) and retryJob come with the scheduler; until the server has them, say so.
   const refreshQueues = useCallback(() => {
-    setQueues(null);
-    setQueuesError('This server does not report queue figures yet.');
+    api?.request(QueuesQuery).then(
+      (d) => {
+        setQueues(d.queues);
+        setQueuesError(null);
+      },
+      (e: ApiError) => setQueuesError(`Queue figures are unavailable: ${e.message}`),
+    );
   }, [api]);
 
   // Queues: polled while the page is visible, and soon after any job changes state.
@@ -299,6 +302,7 @@ export function App() {
             hasNextPage={jobs.hasNextPage}
             loadingMore={loadingMore}
             onCancel={(job) => act(job, async (a) => (await a.request(CancelJobMutation, { id: job.id })).cancelJob)}
+            onRetry={(job) => act(job, async (a) => (await a.request(RetryJobMutation, { id: job.id })).retryJob)}
             onMore={more}
           />
         </section>

@@ -3,7 +3,7 @@ import { canRetry, isActive } from './jobs.js';
 import { clock, fromNow, jobTypeName, plural, seconds } from './format.js';
 
 /** One row per job; every row has the same height whatever its state, so live updates never move the page. */
-function JobItem(props: { job: Job; now: number; pending: boolean; onCancel(): void; onRetry?: () => void }) {
+function JobItem(props: { job: Job; now: number; pending: boolean; onCancel(): void; onRetry(): void }) {
   const { job, now } = props;
   const outputs = job.format === 'video' ? 'video' : plural(job.numImages, 'image');
   return (
@@ -29,7 +29,7 @@ function JobItem(props: { job: Job; now: number; pending: boolean; onCancel(): v
             Cancel
           </button>
         )}
-        {canRetry(job) && props.onRetry && (
+        {canRetry(job) && (
           <button type="button" onClick={props.onRetry} disabled={props.pending}>
             Retry
           </button>
@@ -39,12 +39,8 @@ function JobItem(props: { job: Job; now: number; pending: boolean; onCancel(): v
   );
 }
 
-/** Fields the scheduler adds to a job; absent until the server serves them. */
-type Scheduled = Job & { attempts?: number; maxAttempts?: number; queuePosition?: number | null; estimatedStartAt?: string | null; estimatedCompletionAt?: string | null };
-
-function JobDetail({ job: j, now }: { job: Job; now: number }) {
-  const job = j as Scheduled;
-  const attempt = job.attempts != null && job.attempts > 1 ? ` · attempt ${job.attempts} of ${job.maxAttempts}` : '';
+function JobDetail({ job, now }: { job: Job; now: number }) {
+  const attempt = job.attempts > 1 ? ` · attempt ${job.attempts} of ${job.maxAttempts}` : '';
   switch (job.status) {
     case 'queued': {
       const where = job.queuePosition != null ? `Position ${job.queuePosition} in ${job.queue}` : `Waiting in ${job.queue}`;
@@ -105,8 +101,7 @@ export function JobsList(props: {
   hasNextPage: boolean;
   loadingMore: boolean;
   onCancel(job: Job): void;
-  /** Absent where the server cannot retry jobs. */
-  onRetry?(job: Job): void;
+  onRetry(job: Job): void;
   onMore(): void;
 }) {
   return (
@@ -119,7 +114,7 @@ export function JobsList(props: {
             now={props.now}
             pending={props.pending.has(job.id)}
             onCancel={() => props.onCancel(job)}
-            onRetry={props.onRetry && (() => props.onRetry!(job))}
+            onRetry={() => props.onRetry(job)}
           />
         ))}
       </ul>

@@ -1,12 +1,7 @@
+import type { ConsoleQueuesQuery } from './gql/graphql.js';
 import { seconds } from './format.js';
 
-export interface QueueInfo {
-  name: string;
-  waiting: number;
-  running: number;
-  activeWorkers: number;
-  estimatedWaitSeconds?: number | null;
-}
+type QueueInfo = ConsoleQueuesQuery['queues'][number];
 
 export function Queues(props: { queues: QueueInfo[] | null; error: string | null }) {
   if (props.error) return <p class="empty">{props.error}</p>;

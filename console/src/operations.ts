@@ -25,6 +25,11 @@ export const JobFields = graphql(`
     createdAt
     startedAt
     completedAt
+    attempts
+    maxAttempts
+    queuePosition
+    estimatedStartAt
+    estimatedCompletionAt
     references {
       type
       strength
@@ -81,6 +86,19 @@ export const JobsQuery = graphql(`
   }
 `);
 
+export const QueuesQuery = graphql(`
+  query ConsoleQueues {
+    queues {
+      name
+      waiting
+      running
+      activeWorkers
+      throughputPerMinute
+      estimatedWaitSeconds
+    }
+  }
+`);
+
 export const QueueJobMutation = graphql(`
   mutation ConsoleQueueJob($input: QueueJobInput!) {
     queueJob(input: $input) {
@@ -94,6 +112,14 @@ export const QueueJobMutation = graphql(`
 export const CancelJobMutation = graphql(`
   mutation ConsoleCancelJob($id: ID!) {
     cancelJob(id: $id) {
+      ...JobFields
+    }
+  }
+`);
+
+export const RetryJobMutation = graphql(`
+  mutation ConsoleRetryJob($id: ID!) {
+    retryJob(id: $id) {
       ...JobFields
     }
   }

@@ -118,10 +118,12 @@ function png(width: number, height: number): Buffer {
 }
 
 describe('the web console', () => {
-  it('opens on the embedded defaults with the dev token and the credits', async () => {
+  it('opens on the embedded defaults with the dev token, the credits and the queues', async () => {
     expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     await page.waitForFunction(() => document.querySelector('[data-testid="credits"]')?.textContent === '200');
-    await page.getByRole('region', { name: 'Queues' }).waitFor();
+    const queues = page.getByRole('region', { name: 'Queues' });
+    for (const name of ['sdxl_queue', 'wan_queue']) await queues.getByRole('rowheader', { name }).waitFor();
+    for (const column of ['Waiting', 'Running', 'Expected wait']) await queues.getByRole('columnheader', { name: column }).waitFor();
     await page.getByRole('region', { name: 'Gallery' }).waitFor();
     // Job types with their cost and expected time.
     const option = await page.getByRole('combobox', { name: 'Job type' }).locator('option[value="video_fast"]').textContent();
@@ -251,7 +253,7 @@ describe('the web console', () => {
     await alert.waitFor({ state: 'detached' });
   });
 
-  it('cancels a job and its credits come back', { timeout: 90_000 }, async () => {
+  it('cancels a job (refunded) and retries it (charged again) until it completes', { timeout: 90_000 }, async () => {
     const start = await credits();
     const before = await topId();
     await page.getByRole('combobox', { name: 'Job type' }).selectOption('video_fast');
@@ -264,7 +266,35 @@ describe('the web console', () => {
     await waitStatus(li, 'cancelled');
     await expect.poll(() => credits()).toBe(start);
     expect(await li.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
+
+    await li.getByRole('button', { name: 'Retry' }).click();
+    await li.locator('.badge:text-matches("queued|processing")').waitFor();
+    await expect.poll(() => credits()).toBe(start - 3);
+    await waitStatus(li, 'completed', 40_000);
+    expect(await li.getByRole('button', { name: 'Retry' }).count()).toBe(0);
     expect((await seen()).heights[id]).toHaveLength(1);
+  });
+
+  it('shows the queue position and expected start while a job waits', { timeout: 90_000 }, async () => {
+    // Two videos: the worker takes one, the other waits behind it in wan_queue.
+    const ids: string[] = [];
+    for (const prompt of ['a windmill turning', 'a kite over a field']) {
+      const res = await gql(server.url, token, 'mutation($i: QueueJobInput!) { queueJob(input: $i) { job { id } } }', {
+        i: { jobType: 'video_fast', prompt },
+      });
+      expect(res.errors).toBeUndefined();
+      ids.push(res.data!.queueJob.job.id);
+    }
+    const waiting = row(ids[1]!);
+    await waiting.locator('.badge:text-is("queued")').waitFor();
+    await waiting.getByText(/Position \d+ in wan_queue/).waitFor({ timeout: 10_000 });
+    await waiting.getByText(/expected start/).waitFor();
+    const queues = page.getByRole('region', { name: 'Queues' });
+    const wan = queues.getByRole('row', { name: /wan_queue/ });
+    await expect.poll(async () => Number(await wan.getByRole('cell').nth(0).textContent()), { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(SHOTS, 'desktop-queued.png'), fullPage: true });
+    for (const id of ids) await waitStatus(row(id), 'completed', 40_000);
   });
 
   it('resumes after a reload', { timeout: 60_000 }, async () => {

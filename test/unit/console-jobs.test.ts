@@ -24,6 +24,11 @@ function job(over: Partial<Job> = {}): Job {
     createdAt: new Date(Date.UTC(2026, 10, 29, 12, 0, n)).toISOString(),
     startedAt: null,
     completedAt: null,
+    attempts: 0,
+    maxAttempts: 2,
+    queuePosition: null,
+    estimatedStartAt: null,
+    estimatedCompletionAt: null,
     references: [],
     assets: [],
     ...over,
@@ -82,7 +87,7 @@ describe('console job merging', () => {
     s = applySnapshot(s, { ...a, status: 'completed', progress: 100 }, 3);
     expect(s.jobs[0]).toMatchObject({ status: 'completed' });
     // A retry is news, not a snapshot: failed → queued again is applied.
-    s = applyEvent({ ...s, jobs: [{ ...s.jobs[0]!, status: 'failed' }] }, { ...a, status: 'queued' }, 4);
+    s = applyEvent({ ...s, jobs: [{ ...s.jobs[0]!, status: 'failed' }] }, { ...a, status: 'queued', attempts: 1 }, 4);
     expect(s.jobs[0]).toMatchObject({ status: 'queued' });
   });
 });

@@ -72,7 +72,7 @@ export type WebhookEvent =
   | 'failed'
   | 'processing';
 
-export type JobFieldsFragment = { id: string, jobType: JobType, format: MediaFormat, status: JobStatus, progress: number, prompt: string, negativePrompt: string | null, seed: number | null, numImages: number, queue: string, expectedGenerationTime: number, generationTime: number | null, creditCost: number, errorMessage: string | null, createdAt: string, startedAt: string | null, completedAt: string | null, references: Array<{ type: ReferenceType, strength: number }>, assets: Array<{ index: number, url: string, thumbnailUrl: string | null, contentType: string | null }> };
+export type JobFieldsFragment = { id: string, jobType: JobType, format: MediaFormat, status: JobStatus, progress: number, prompt: string, negativePrompt: string | null, seed: number | null, numImages: number, queue: string, expectedGenerationTime: number, generationTime: number | null, creditCost: number, errorMessage: string | null, createdAt: string, startedAt: string | null, completedAt: string | null, attempts: number, maxAttempts: number, queuePosition: number | null, estimatedStartAt: string | null, estimatedCompletionAt: string | null, references: Array<{ type: ReferenceType, strength: number }>, assets: Array<{ index: number, url: string, thumbnailUrl: string | null, contentType: string | null }> };
 
 export type ConsoleStartQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -90,21 +90,33 @@ export type ConsoleJobsQueryVariables = Exact<{
 }>;
 
 
-export type ConsoleJobsQuery = { jobs: { edges: Array<{ node: { id: string, jobType: JobType, format: MediaFormat, status: JobStatus, progress: number, prompt: string, negativePrompt: string | null, seed: number | null, numImages: number, queue: string, expectedGenerationTime: number, generationTime: number | null, creditCost: number, errorMessage: string | null, createdAt: string, startedAt: string | null, completedAt: string | null, references: Array<{ type: ReferenceType, strength: number }>, assets: Array<{ index: number, url: string, thumbnailUrl: string | null, contentType: string | null }> } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type ConsoleJobsQuery = { jobs: { edges: Array<{ node: { id: string, jobType: JobType, format: MediaFormat, status: JobStatus, progress: number, prompt: string, negativePrompt: string | null, seed: number | null, numImages: number, queue: string, expectedGenerationTime: number, generationTime: number | null, creditCost: number, errorMessage: string | null, createdAt: string, startedAt: string | null, completedAt: string | null, attempts: number, maxAttempts: number, queuePosition: number | null, estimatedStartAt: string | null, estimatedCompletionAt: string | null, references: Array<{ type: ReferenceType, strength: number }>, assets: Array<{ index: number, url: string, thumbnailUrl: string | null, contentType: string | null }> } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type ConsoleQueuesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ConsoleQueuesQuery = { queues: Array<{ name: string, waiting: number, running: number, activeWorkers: number, throughputPerMinute: number, estimatedWaitSeconds: number | null }> };
 
 export type ConsoleQueueJobMutationVariables = Exact<{
   input: QueueJobInput;
 }>;
 
 
-export type ConsoleQueueJobMutation = { queueJob: { job: { id: string, jobType: JobType, format: MediaFormat, status: JobStatus, progress: number, prompt: string, negativePrompt: string | null, seed: number | null, numImages: number, queue: string, expectedGenerationTime: number, generationTime: number | null, creditCost: number, errorMessage: string | null, createdAt: string, startedAt: string | null, completedAt: string | null, references: Array<{ type: ReferenceType, strength: number }>, assets: Array<{ index: number, url: string, thumbnailUrl: string | null, contentType: string | null }> } } };
+export type ConsoleQueueJobMutation = { queueJob: { job: { id: string, jobType: JobType, format: MediaFormat, status: JobStatus, progress: number, prompt: string, negativePrompt: string | null, seed: number | null, numImages: number, queue: string, expectedGenerationTime: number, generationTime: number | null, creditCost: number, errorMessage: string | null, createdAt: string, startedAt: string | null, completedAt: string | null, attempts: number, maxAttempts: number, queuePosition: number | null, estimatedStartAt: string | null, estimatedCompletionAt: string | null, references: Array<{ type: ReferenceType, strength: number }>, assets: Array<{ index: number, url: string, thumbnailUrl: string | null, contentType: string | null }> } } };
 
 export type ConsoleCancelJobMutationVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type ConsoleCancelJobMutation = { cancelJob: { id: string, jobType: JobType, format: MediaFormat, status: JobStatus, progress: number, prompt: string, negativePrompt: string | null, seed: number | null, numImages: number, queue: string, expectedGenerationTime: number, generationTime: number | null, creditCost: number, errorMessage: string | null, createdAt: string, startedAt: string | null, completedAt: string | null, references: Array<{ type: ReferenceType, strength: number }>, assets: Array<{ index: number, url: string, thumbnailUrl: string | null, contentType: string | null }> } };
+export type ConsoleCancelJobMutation = { cancelJob: { id: string, jobType: JobType, format: MediaFormat, status: JobStatus, progress: number, prompt: string, negativePrompt: string | null, seed: number | null, numImages: number, queue: string, expectedGenerationTime: number, generationTime: number | null, creditCost: number, errorMessage: string | null, createdAt: string, startedAt: string | null, completedAt: string | null, attempts: number, maxAttempts: number, queuePosition: number | null, estimatedStartAt: string | null, estimatedCompletionAt: string | null, references: Array<{ type: ReferenceType, strength: number }>, assets: Array<{ index: number, url: string, thumbnailUrl: string | null, contentType: string | null }> } };
+
+export type ConsoleRetryJobMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ConsoleRetryJobMutation = { retryJob: { id: string, jobType: JobType, format: MediaFormat, status: JobStatus, progress: number, prompt: string, negativePrompt: string | null, seed: number | null, numImages: number, queue: string, expectedGenerationTime: number, generationTime: number | null, creditCost: number, errorMessage: string | null, createdAt: string, startedAt: string | null, completedAt: string | null, attempts: number, maxAttempts: number, queuePosition: number | null, estimatedStartAt: string | null, estimatedCompletionAt: string | null, references: Array<{ type: ReferenceType, strength: number }>, assets: Array<{ index: number, url: string, thumbnailUrl: string | null, contentType: string | null }> } };
 
 export type ConsoleReferenceUploadMutationVariables = Exact<{
   contentType: string;
@@ -117,14 +129,14 @@ export type ConsoleReferenceUploadMutation = { createReferenceUpload: { path: st
 export type ConsoleJobUpdatesSubscriptionVariables = Exact<{ [key: string]: never; }>;
 
 
-export type ConsoleJobUpdatesSubscription = { myJobUpdates: { id: string, jobType: JobType, format: MediaFormat, status: JobStatus, progress: number, prompt: string, negativePrompt: string | null, seed: number | null, numImages: number, queue: string, expectedGenerationTime: number, generationTime: number | null, creditCost: number, errorMessage: string | null, createdAt: string, startedAt: string | null, completedAt: string | null, references: Array<{ type: ReferenceType, strength: number }>, assets: Array<{ index: number, url: string, thumbnailUrl: string | null, contentType: string | null }> } };
+export type ConsoleJobUpdatesSubscription = { myJobUpdates: { id: string, jobType: JobType, format: MediaFormat, status: JobStatus, progress: number, prompt: string, negativePrompt: string | null, seed: number | null, numImages: number, queue: string, expectedGenerationTime: number, generationTime: number | null, creditCost: number, errorMessage: string | null, createdAt: string, startedAt: string | null, completedAt: string | null, attempts: number, maxAttempts: number, queuePosition: number | null, estimatedStartAt: string | null, estimatedCompletionAt: string | null, references: Array<{ type: ReferenceType, strength: number }>, assets: Array<{ index: number, url: string, thumbnailUrl: string | null, contentType: string | null }> } };
 
 export type ConsoleJobUpdatedSubscriptionVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type ConsoleJobUpdatedSubscription = { jobUpdated: { id: string, jobType: JobType, format: MediaFormat, status: JobStatus, progress: number, prompt: string, negativePrompt: string | null, seed: number | null, numImages: number, queue: string, expectedGenerationTime: number, generationTime: number | null, creditCost: number, errorMessage: string | null, createdAt: string, startedAt: string | null, completedAt: string | null, references: Array<{ type: ReferenceType, strength: number }>, assets: Array<{ index: number, url: string, thumbnailUrl: string | null, contentType: string | null }> } };
+export type ConsoleJobUpdatedSubscription = { jobUpdated: { id: string, jobType: JobType, format: MediaFormat, status: JobStatus, progress: number, prompt: string, negativePrompt: string | null, seed: number | null, numImages: number, queue: string, expectedGenerationTime: number, generationTime: number | null, creditCost: number, errorMessage: string | null, createdAt: string, startedAt: string | null, completedAt: string | null, attempts: number, maxAttempts: number, queuePosition: number | null, estimatedStartAt: string | null, estimatedCompletionAt: string | null, references: Array<{ type: ReferenceType, strength: number }>, assets: Array<{ index: number, url: string, thumbnailUrl: string | null, contentType: string | null }> } };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -163,6 +175,11 @@ export const JobFieldsFragmentDoc = new TypedDocumentString(`
   createdAt
   startedAt
   completedAt
+  attempts
+  maxAttempts
+  queuePosition
+  estimatedStartAt
+  estimatedCompletionAt
   references {
     type
     strength
@@ -232,6 +249,11 @@ export const ConsoleJobsDocument = new TypedDocumentString(`
   createdAt
   startedAt
   completedAt
+  attempts
+  maxAttempts
+  queuePosition
+  estimatedStartAt
+  estimatedCompletionAt
   references {
     type
     strength
@@ -243,6 +265,18 @@ export const ConsoleJobsDocument = new TypedDocumentString(`
     contentType
   }
 }`) as unknown as TypedDocumentString<ConsoleJobsQuery, ConsoleJobsQueryVariables>;
+export const ConsoleQueuesDocument = new TypedDocumentString(`
+    query ConsoleQueues {
+  queues {
+    name
+    waiting
+    running
+    activeWorkers
+    throughputPerMinute
+    estimatedWaitSeconds
+  }
+}
+    `) as unknown as TypedDocumentString<ConsoleQueuesQuery, ConsoleQueuesQueryVariables>;
 export const ConsoleQueueJobDocument = new TypedDocumentString(`
     mutation ConsoleQueueJob($input: QueueJobInput!) {
   queueJob(input: $input) {
@@ -269,6 +303,11 @@ export const ConsoleQueueJobDocument = new TypedDocumentString(`
   createdAt
   startedAt
   completedAt
+  attempts
+  maxAttempts
+  queuePosition
+  estimatedStartAt
+  estimatedCompletionAt
   references {
     type
     strength
@@ -304,6 +343,11 @@ export const ConsoleCancelJobDocument = new TypedDocumentString(`
   createdAt
   startedAt
   completedAt
+  attempts
+  maxAttempts
+  queuePosition
+  estimatedStartAt
+  estimatedCompletionAt
   references {
     type
     strength
@@ -315,6 +359,46 @@ export const ConsoleCancelJobDocument = new TypedDocumentString(`
     contentType
   }
 }`) as unknown as TypedDocumentString<ConsoleCancelJobMutation, ConsoleCancelJobMutationVariables>;
+export const ConsoleRetryJobDocument = new TypedDocumentString(`
+    mutation ConsoleRetryJob($id: ID!) {
+  retryJob(id: $id) {
+    ...JobFields
+  }
+}
+    fragment JobFields on Job {
+  id
+  jobType
+  format
+  status
+  progress
+  prompt
+  negativePrompt
+  seed
+  numImages
+  queue
+  expectedGenerationTime
+  generationTime
+  creditCost
+  errorMessage
+  createdAt
+  startedAt
+  completedAt
+  attempts
+  maxAttempts
+  queuePosition
+  estimatedStartAt
+  estimatedCompletionAt
+  references {
+    type
+    strength
+  }
+  assets {
+    index
+    url
+    thumbnailUrl
+    contentType
+  }
+}`) as unknown as TypedDocumentString<ConsoleRetryJobMutation, ConsoleRetryJobMutationVariables>;
 export const ConsoleReferenceUploadDocument = new TypedDocumentString(`
     mutation ConsoleReferenceUpload($contentType: String!, $filename: String) {
   createReferenceUpload(contentType: $contentType, filename: $filename) {
@@ -351,6 +435,11 @@ export const ConsoleJobUpdatesDocument = new TypedDocumentString(`
   createdAt
   startedAt
   completedAt
+  attempts
+  maxAttempts
+  queuePosition
+  estimatedStartAt
+  estimatedCompletionAt
   references {
     type
     strength
@@ -386,6 +475,11 @@ export const ConsoleJobUpdatedDocument = new TypedDocumentString(`
   createdAt
   startedAt
   completedAt
+  attempts
+  maxAttempts
+  queuePosition
+  estimatedStartAt
+  estimatedCompletionAt
   references {
     type
     strength
