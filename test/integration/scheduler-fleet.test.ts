@@ -111,7 +111,7 @@ async function reset(): Promise<void> {
 describe('direct Redis pops and /rpop pops, two instances', () => {
   beforeEach(reset);
 
-  it('every job is handed out exactly once, and every hand-out is recorded with its clock started', async () => {
+  it('every job is handed out, never to two live attempts at once, and every hand-out is recorded with its clock started', async () => {
     const users = await Promise.all(Array.from({ length: 5 }, () => auth.sign({ sub: randomUUID() })));
     const ids: string[] = [];
     for (const [n, token] of users.entries()) ids.push(...(await queueJobs(n % 2 ? B : A, token, 6)));
@@ -137,20 +137,34 @@ describe('direct Redis pops and /rpop pops, two instances', () => {
       }
     };
     const watcher = (async () => {
-      while (Date.now() < deadline && handed.length < ids.length) await new Promise((r) => setTimeout(r, 50));
+      const everyJobTaken = async () =>
+        handed.length >= ids.length &&
+        (await db`select count(distinct job_id)::int as n from job_attempts where job_id = any(${ids}::uuid[])`)[0]!.n === ids.length;
+      while (Date.now() < deadline && !(await everyJobTaken())) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 500)); // anything handed twice would show up now
       done = true;
     })();
     await Promise.all([direct('redis-1'), direct('redis-2'), viaHttp('rpop-A', A), viaHttp('rpop-B', B), watcher]);
 
+    // A payload is handed out once. Under load a job may outlive its deadline (5 s expected + 1 s
+    // grace) before this test finishes draining: it is then abandoned and handed out again as a new
+    // attempt with its own payload id — never to two workers as live attempts at once.
     const handedIds = handed.map((h) => h.id);
-    expect(new Set(handedIds).size).toBe(handedIds.length); // nothing twice
-    expect([...handedIds].sort()).toEqual([...ids].sort()); // nothing lost
+    expect(new Set(handedIds).size).toBe(handedIds.length); // no payload twice
+    const attemptRows = await db`select id, job_id, number, taken_at, ended_at from job_attempts where job_id = any(${ids}::uuid[]) order by job_id, number`;
+    const jobOf = new Map(attemptRows.map((a) => [a.id as string, a.job_id as string]));
+    expect([...new Set(handedIds.map((id) => jobOf.get(id) ?? id))].sort()).toEqual([...ids].sort()); // nothing lost
+    for (let i = 1; i < attemptRows.length; i++) {
+      const [before, after] = [attemptRows[i - 1]!, attemptRows[i]!];
+      if (before.job_id !== after.job_id) continue;
+      expect(before.ended_at, JSON.stringify({ before, after })).not.toBeNull();
+      expect(after.taken_at.getTime()).toBeGreaterThanOrEqual(before.ended_at.getTime());
+    }
     expect(new Set(handed.map((h) => h.by.split('-')[0]))).toEqual(new Set(['redis', 'rpop']));
 
     await eventually('every hand-out recorded', async () => {
       const rows = await db`select id, attempts, picked_at from jobs where id = any(${ids}::uuid[])`;
-      expect(rows.every((r) => r.attempts === 1 && r.picked_at !== null)).toBe(true);
+      expect(rows.every((r) => r.attempts >= 1 && r.picked_at !== null)).toBe(true);
     });
     const vias = await db`select via, count(*)::int as n from job_attempts where job_id = any(${ids}::uuid[]) group by via`;
     expect(vias.map((v) => v.via).sort()).toEqual(expect.arrayContaining(['redis', 'rpop']));
