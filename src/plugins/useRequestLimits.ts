@@ -19,6 +19,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { readLimited } from '../http/body.js';
 
 /** The GraphQL request limits (http-contract.md "Added 2026-11-29"); the README's "Limits" section lists them. */
 export interface RequestLimits {
@@ -293,23 +294,4 @@ function bodyTooLarge(max: number, declared?: number): Response {
     status: 400,
     headers: { 'content-type': 'application/json; charset=utf-8', connection: 'close' },
   });
-}
-
-/** Reads a body, or returns null as soon as it grows past `limit` bytes. */
-async function readLimited(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | null> {
-  if (!request.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  return new Uint8Array(Buffer.concat(chunks, size));
 }
