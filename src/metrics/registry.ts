@@ -28,6 +28,8 @@ export interface Metrics {
   httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
   /** `genjob_webhook_deliveries_total{status}`: webhook delivery attempts. */
   webhookDeliveries: Counter<'status'>;
+  /** `genjob_subscriptions_active{kind}`: live job watches (kind job: one job; user: all of a user's jobs), listening to the bus. */
+  subscriptionsActive: Gauge<'kind'>;
   /**
    * Runs `refresh` before every scrape (for gauges read from a backend, such
    * as queue lengths). A refresh that throws or takes over 2 s is skipped for
@@ -78,6 +80,12 @@ export function createMetrics(opts: CreateMetricsOptions = {}): Metrics {
       registers,
     }),
     webhookDeliveries: new Counter({ name: 'genjob_webhook_deliveries_total', help: 'Webhook delivery attempts, by outcome.', labelNames: ['status'], registers }),
+    subscriptionsActive: new Gauge({
+      name: 'genjob_subscriptions_active',
+      help: 'Live job subscriptions on this instance, listening for changes (kind: job or user).',
+      labelNames: ['kind'],
+      registers,
+    }),
     onScrape(refresh) {
       refreshes.push(refresh);
     },

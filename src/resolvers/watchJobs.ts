@@ -26,7 +26,7 @@ export async function watchJob(deps: Deps, viewer: Viewer, id: string): Promise<
   try {
     const current = await getJob(deps, viewer, jobId);
     if (!current) throw notFound(`Job ${id} not found. Check the id; you can only watch your own jobs.`);
-    return stream(sub, current, () => true, deps);
+    return stream(sub, current, () => true, deps, 'job');
   } catch (err) {
     await sub.return();
     throw err;
@@ -36,7 +36,7 @@ export async function watchJob(deps: Deps, viewer: Viewer, id: string): Promise<
 /** Every change to any of the viewer's jobs, for as long as the caller listens. */
 export async function watchUserJobs(deps: Deps, viewer: Viewer): Promise<AsyncIterableIterator<JobView>> {
   const sub = await deps.events.subscribe<JobView>([userTopic(viewer.id)]);
-  return stream(sub, null, (job) => job.userId === viewer.id);
+  return stream(sub, null, (job) => job.userId === viewer.id, deps, 'user');
 }
 
 /**
@@ -50,8 +50,11 @@ function stream(
   sub: EventSubscription<JobView>,
   first: JobView | null,
   accept: (job: JobView) => boolean,
-  deps?: Deps,
+  deps: Deps,
+  kind: 'job' | 'user',
 ): AsyncIterableIterator<JobView> {
+  const live = deps.metrics.subscriptionsActive.labels(kind);
+  live.inc();
   let pending = first;
   let version = -1;
   let finished = false;
@@ -61,6 +64,7 @@ function stream(
   let wake: (() => void) | null = null;
   let news: Promise<IteratorResult<JobView>> | null = null;
   const finish = async (): Promise<IteratorResult<JobView>> => {
+    if (!finished) live.dec();
     finished = true;
     unwatch();
     wake?.();
@@ -71,7 +75,7 @@ function stream(
     version = job.version;
     latest = job;
     unwatch();
-    if (deps && first && job.status === 'queued' && job.takenAt === null) {
+    if (first && job.status === 'queued' && job.takenAt === null) {
       unwatch = deps.scheduler.watchPosition(job, (position) => {
         void scheduleAt(deps, job, position).then(
           (schedule) => {

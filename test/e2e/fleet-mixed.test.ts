@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type SimulatorHandle } from '../../sim/simulator.js';
-import { collect, gql, newUser, startTestServer, wsClient, type TestServer } from '../helpers/app.js';
+import { collect, gql, newUser, startTestServer, type TestServer, untilSubscribed, wsClient } from '../helpers/app.js';
 
 /**
  * A mixed deployment: a worker of each fleet generation on both queues of
@@ -46,7 +46,7 @@ describe('both fleet generations on the same queues at once', () => {
     const client = wsClient(server.wsUrl, user.token);
     try {
       const updates = collect(client, `subscription { myJobUpdates { id status } }`);
-      await new Promise((r) => setTimeout(r, 300));
+      await untilSubscribed(server.url, 1);
       const plan: Array<{ jobType: string; numImages: number }> = [
         ...Array.from({ length: 8 }, (_, i) => ({ jobType: 'sdxl_image_fast', numImages: i % 2 ? 3 : 1 })),
         ...Array.from({ length: 4 }, () => ({ jobType: 'image_fast', numImages: 1 })),

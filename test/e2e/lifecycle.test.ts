@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { print } from 'graphql';
-import { collect, fleet, gql, op, startTestServer, wsClient, type TestServer } from '../helpers/app.js';
+import { collect, fleet, gql, op, startTestServer, type TestServer, untilSubscribed, wsClient } from '../helpers/app.js';
 import { JobUpdatedDocument, MeDocument, QueueJobDocument, type JobUpdatedSubscription } from '../operations/generated.js';
 
 let server: TestServer;
@@ -74,8 +74,7 @@ describe('a job from queueJob to signed asset URLs', () => {
     const worker = fleet(server.url, await server.workerToken());
     const client = wsClient(server.wsUrl, token);
     const mine = collect(client, `subscription { myJobUpdates { id status progress assets { url contentType } } }`);
-    // Give the subscription a moment to be registered before the first change.
-    await new Promise((r) => setTimeout(r, 300));
+    await untilSubscribed(server.url, 1);
     const queued = await gql(server.url, token, `mutation { queueJob(input: { jobType: video_fast, prompt: "waves" }) { job { id } } }`);
     const id = queued.data!.queueJob.job.id;
     const payload = await worker.pop('wan_queue');

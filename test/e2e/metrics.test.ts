@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CONTRACT_METRICS, sample } from '../helpers/metrics.js';
-import { gql, newUser, type TestServer, serverForFile, type Fleet } from '../helpers/app.js';
+import { collect, gql, newUser, type TestServer, serverForFile, type Fleet, wsClient } from '../helpers/app.js';
 
 /**
  * The operator's metrics: every promised name is exposed, and the job
@@ -98,6 +98,32 @@ describe('metrics', () => {
     expect(sample(after, 'genjob_http_request_duration_seconds_count', labels)).toBe(n0 + 2);
     expect(after).not.toContain('route="/llen/sdxl_queue"');
     expect(sample(after, 'genjob_http_request_duration_seconds_count', { method: 'GET', route: '/metrics', status: '200' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('counts live subscriptions by kind: up while they listen, down when they end', async () => {
+    const user = await newUser(server);
+    const id = await queue(user.token);
+    const live = async (kind: string) => sample(await scrape(), 'genjob_subscriptions_active', { kind });
+    const [job0, user0] = [await live('job'), await live('user')];
+    const client = wsClient(server.wsUrl, user.token);
+    try {
+      const mine = collect(client, `subscription { myJobUpdates { id } }`);
+      const one = collect(client, `subscription($id: ID!) { jobUpdated(id: $id) { id status } }`, { id });
+      await one.next(1); // its first event is the job as it is
+      for (let i = 0; i < 200 && (await live('user')) < user0 + 1; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(await live('user')).toBe(user0 + 1);
+      expect(await live('job')).toBe(job0 + 1);
+      // A watched job that ends ends its subscription.
+      const cancelled = await gql(server.url, user.token, `mutation($id: ID!) { cancelJob(id: $id) { status } }`, { id });
+      expect(cancelled.errors).toBeUndefined();
+      await one.completed();
+      mine.unsubscribe();
+      for (let i = 0; i < 200 && (await live('user')) > user0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(await live('user')).toBe(user0);
+      expect(await live('job')).toBe(job0);
+    } finally {
+      await client.dispose();
+    }
   });
 });
 

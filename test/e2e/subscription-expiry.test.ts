@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { collect, gql, startTestServer, wsClient, type TestServer } from '../helpers/app.js';
+import { collect, gql, startTestServer, type TestServer, untilSubscribed, wsClient } from '../helpers/app.js';
 
 /** A subscription ends with UNAUTHENTICATED (and its websocket closes) when its token expires. */
 
@@ -35,7 +35,7 @@ describe('subscriptions outliving their token', () => {
       const b = collect(client, `subscription { myJobUpdates { id } }`);
       const c = collect(other, `subscription { myJobUpdates { id status } }`);
       // Both see a change while the token is valid.
-      await new Promise((r) => setTimeout(r, 300));
+      await untilSubscribed(server.url, 3);
       const queued = await gql(server.url, long, `mutation { queueJob(input: { jobType: sdxl_image_fast, prompt: "a cat" }) { job { id } } }`);
       expect(queued.errors).toBeUndefined();
       await a.next(1);

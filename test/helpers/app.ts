@@ -203,6 +203,23 @@ export function wsClient(wsUrl: string, token: string | null): Client {
 }
 
 /** Collects a subscription's events; `next(n)` waits until n have arrived. */
+/**
+ * Resolves once at least `n` job subscriptions listen on the server at `url`
+ * (its `genjob_subscriptions_active` metric): a subscription opened before
+ * this resolved sees every later change. Use it instead of sleeping after
+ * subscribing: how long registering takes depends on the machine's load.
+ */
+export async function untilSubscribed(url: string, n: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const live = [...text.matchAll(/^genjob_subscriptions_active\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    if (live >= n) return;
+    if (Date.now() > deadline) throw new Error(`only ${live} of ${n} subscriptions listening on ${url} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 export function collect<T = Record<string, any>>(client: Client, query: string, variables?: Record<string, unknown>) {
   const events: GqlResult<T>[] = [];
   let done = false;

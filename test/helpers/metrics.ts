@@ -8,6 +8,7 @@ export const CONTRACT_METRICS = [
   'genjob_job_run_seconds',
   'genjob_http_request_duration_seconds',
   'genjob_webhook_deliveries_total',
+  'genjob_subscriptions_active',
 ];
 
 /** The value of one sample line of a Prometheus exposition (`name{labels} value`), 0 when absent. */

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuth } from '../../src/auth/tokens.js';
-import { collect, fleet, freePort, gql, TEST_JWT_SECRET, wsClient } from '../helpers/app.js';
+import { collect, fleet, freePort, gql, TEST_JWT_SECRET, untilSubscribed, wsClient } from '../helpers/app.js';
 import { eventually, startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.js';
 import { startS3Server, type S3Server } from '../helpers/s3server.js';
 import { errorLines, spawnServer, waitReady, type ServerProcess } from '../helpers/server-process.js';
@@ -149,7 +149,7 @@ describe('two instances', () => {
     const client = wsClient(A.wsUrl, token);
     try {
       const mine = collect(client, `subscription { myJobUpdates { ${JOB} } }`);
-      await new Promise((r) => setTimeout(r, 500)); // let the subscription register on A
+      await untilSubscribed(A.url, 1);
       const queued = await gql(B.url, token, `mutation { queueJob(input: { jobType: video_fast, prompt: "from B" }) { job { id } } }`);
       const id: string = queued.data!.queueJob.job.id;
       await mine.next(1);

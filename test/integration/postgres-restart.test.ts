@@ -61,25 +61,36 @@ describe('PostgreSQL crashes and restarts under load', () => {
     const worker = fleet(url, await auth.sign({ sub: 'w', role: 'service_role' }));
     let stop = false;
     let served = 0;
+    // A request the server never answers must not hang the load loops (and the test) forever:
+    // each step gets a deadline, and whether every connection still works is checked below.
+    let overdue = 0;
+    const step = (work: Promise<unknown>) =>
+      Promise.race([work, new Promise((_, reject) => setTimeout(() => reject(new Error('overdue')), 30_000).unref())]).catch((err: unknown) => {
+        if ((err as Error).message === 'overdue') overdue++;
+        throw err;
+      });
     // Small statements on every connection of the pool, all the time: queueJob, pops, callbacks, reads.
     const load = async (n: number) => {
       while (!stop) {
         try {
-          if (n % 2 === 0) {
-            const res = await gql(url, token, `mutation { queueJob(input: { jobType: sdxl_image_fast, prompt: "restart ${n}" }) { job { id } } }`);
-            if (res.data) served++;
-          } else {
-            const job = await worker.pop('sdxl_queue');
-            if (job) {
-              served++;
-              await worker.callback({ job_id: job.id, status: 'failed', error_message: 'not today' });
-            } else {
-              await gql(url, token, `{ me { credits } queues { name waiting } }`);
-            }
-          }
+          await step(loadStep(n));
         } catch {
           // requests fail while the database is down; that is expected
         }
+      }
+    };
+    const loadStep = async (n: number) => {
+      if (n % 2 === 0) {
+        const res = await gql(url, token, `mutation { queueJob(input: { jobType: sdxl_image_fast, prompt: "restart ${n}" }) { job { id } } }`);
+        if (res.data) served++;
+        return;
+      }
+      const job = await worker.pop('sdxl_queue');
+      if (job) {
+        served++;
+        await worker.callback({ job_id: job.id, status: 'failed', error_message: 'not today' });
+      } else {
+        await gql(url, token, `{ me { credits } queues { name waiting } }`);
       }
     };
     const loops = Array.from({ length: 8 }, (_, n) => load(n));
@@ -99,6 +110,7 @@ describe('PostgreSQL crashes and restarts under load', () => {
     expect(proc.child.exitCode, proc.stderr()).toBeNull();
     expect(proc.stderr()).not.toMatch(/TypeError|reading 'write'/);
     expect(served).toBeGreaterThan(0);
+    expect(overdue, 'requests left unanswered for 30 s').toBe(0);
 
     // Every connection of the pool (10) answers: 40 requests at once, none may hang.
     await eventually('all connections healthy', async () => {
@@ -117,5 +129,5 @@ describe('PostgreSQL crashes and restarts under load', () => {
     const after = await gql(url, token, `mutation { queueJob(input: { jobType: sdxl_image_fast, prompt: "after" }) { job { id } } }`);
     expect(after.errors).toBeUndefined();
     expect((await fetch(`${url}/ready`)).status).toBe(200);
-  }, 180_000);
+  }, 300_000);
 });

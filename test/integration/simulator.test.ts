@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOG } from '../../src/resolvers/catalog.js';
 import { JOB_TYPES, type JobType } from '../../src/vocabulary.js';
 import { countMp4Frames, readMp4Boxes } from '../../sim/mp4.js';
-import { collect, gql, startTestServer, wsClient, type TestServer } from '../helpers/app.js';
+import { collect, gql, startTestServer, type TestServer, untilSubscribed, wsClient } from '../helpers/app.js';
 
 /**
  * The server in this process, the simulator worker as a separate process
@@ -67,7 +67,7 @@ describe('the simulator worker against the server, as separate processes', () =>
     try {
       // Every change to the user's jobs, from before the first job is queued.
       const all = collect(client, `subscription { myJobUpdates { id status progress } }`);
-      await new Promise((r) => setTimeout(r, 300));
+      await untilSubscribed(server.url, 1);
 
       const queued: Array<{ id: string; type: JobType; numImages: number; watch: ReturnType<typeof collect<Record<string, any>>> }> = [];
       for (const type of JOB_TYPES) {

@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { listen } from '../../src/http/listen.js';
-import { collect, createBackends, freePort, gql, wsClient, type Backends } from '../helpers/app.js';
+import { type Backends, collect, createBackends, freePort, gql, untilSubscribed, wsClient } from '../helpers/app.js';
 import { spawnServer, waitReady } from '../helpers/server-process.js';
 
 /**
@@ -73,7 +73,7 @@ describe('while the app starts', () => {
     expect(sseRes.status).toBe(200);
     expect(sseRes.headers.get('content-type')).toMatch(/text\/event-stream/);
     // Both subscriptions are live once the app is: a job queued now reaches both.
-    await new Promise((r) => setTimeout(r, 300));
+    await untilSubscribed(`http://127.0.0.1:${port}`, 2);
     const queued = await gql(`http://127.0.0.1:${port}`, token, 'mutation { queueJob(input: { jobType: sdxl_image_fast, prompt: "a kite" }) { job { id } } }');
     const id = queued.data!.queueJob.job.id;
     await updates.next(1);
@@ -128,7 +128,7 @@ describe('while the app starts', () => {
     cleanups.push(() => client.dispose());
     const updates = collect(client, 'subscription { myJobUpdates { id status } }');
     await waitReady(url, proc, 60_000);
-    await new Promise((r) => setTimeout(r, 300));
+    await untilSubscribed(url, 1);
     const queued = await gql(url, token, 'mutation { queueJob(input: { jobType: sdxl_image_fast, prompt: "a kite" }) { job { id } } }');
     await updates.next(1, 15_000);
     expect(updates.error).toBeUndefined();
