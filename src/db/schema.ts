@@ -7,6 +7,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -119,6 +120,36 @@ export const jobs = pgTable(
     uniqueIndex('jobs_payload_id_idx').on(t.payloadId),
     // MAX_ACTIVE_JOBS_PER_USER counts these on every queueJob.
     index('jobs_user_active_idx').on(t.userId).where(sql`${t.status} in ('queued', 'processing')`),
+  ],
+);
+
+/**
+ * One row per (queue, user) with jobs waiting or running there: the user's
+ * line in that queue. Kept by the `jobs_queue_lines` trigger (drizzle/) in
+ * the transaction that changes the job, whichever code path changes it, so
+ * it always agrees with the jobs table. The fair order's next job is the
+ * head of the line with the fewest running jobs (then the oldest head):
+ * one probe of `queue_lines_next_idx`, whatever the backlog (fairOrder.ts).
+ * A row with nothing waiting or running is deleted.
+ */
+export const queueLines = pgTable(
+  'queue_lines',
+  {
+    queue: text('queue').notNull(),
+    userId: uuid('user_id').notNull(),
+    /** The user's jobs in this queue taken by a worker and not finished. */
+    running: integer('running').notNull().default(0),
+    /** The user's untaken jobs in this queue (waiting in the database or in the Redis window). */
+    waiting: integer('waiting').notNull().default(0),
+    /** The user's oldest untaken job (`queued_at`, then id); null when none waits. */
+    headQueuedAt: ts('head_queued_at'),
+    headId: uuid('head_id'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.queue, t.userId] }),
+    index('queue_lines_next_idx')
+      .on(t.queue, t.running, t.headQueuedAt, t.headId)
+      .where(sql`${t.headId} is not null`),
   ],
 );
 

@@ -60,6 +60,7 @@ class List {
 /** A WorkerQueue held in this process: LPUSH / RPOP / LLEN / LREM 0 semantics. */
 export function createMemoryQueue(): WorkerQueue {
   const lists = new Map<string, List>();
+  const sightings = new Map<string, Map<string, number>>();
   const epoch = randomUUID();
   let closed = false;
 
@@ -121,12 +122,26 @@ export function createMemoryQueue(): WorkerQueue {
         dropIfEmpty(queue, list);
         return removed;
       }),
+    sighted: (queue, worker, at, keepMs) =>
+      run(() => {
+        let seen = sightings.get(queue);
+        if (!seen) sightings.set(queue, (seen = new Map()));
+        seen.set(worker, at);
+        if (seen.size > 1000) for (const [w, t] of seen) if (t < at - keepMs) seen.delete(w);
+      }),
+    workersSince: (queue, since) =>
+      run(() => {
+        let n = 0;
+        for (const t of sightings.get(queue)?.values() ?? []) if (t >= since) n++;
+        return n;
+      }),
     // The lists live and die with this object.
     epoch: () => run(() => epoch),
     ping: () => run(() => undefined),
     close: async () => {
       closed = true;
       lists.clear();
+      sightings.clear();
     },
   };
 }

@@ -33,6 +33,14 @@ export interface WorkerQueue {
    * persistence restarts empty. A job pushed under another epoch may be lost.
    */
   epoch(): Promise<string>;
+  /**
+   * Notes that `worker` polled `queue` at `at` (ms since the epoch), where
+   * every instance sharing this backend sees it: Query.queues counts active
+   * workers fleet-wide. Sightings older than `keepMs` may be forgotten.
+   */
+  sighted(queue: string, worker: string, at: number, keepMs: number): Promise<void>;
+  /** Distinct workers seen polling `queue` since `since` (ms since the epoch), by any instance. */
+  workersSince(queue: string, since: number): Promise<number>;
   /** Resolves when the backend answers; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -59,6 +59,14 @@ export function createRedisQueue(opts: RedisConnectionOptions): WorkerQueue {
         const previous = (await conn.client.call('SET', `${prefix}genjob:queue-epoch`, fresh, 'NX', 'GET')) as string | null;
         return previous ?? fresh;
       }),
+    // A sorted set per queue (member: worker, score: last poll), trimmed as it is written.
+    sighted: (queue, worker, at, keepMs) =>
+      run(`ZADD ${prefix}genjob:workers:${queue}`, async () => {
+        const key = `${prefix}genjob:workers:${queue}`;
+        const replies = await conn.client.multi().zadd(key, at, worker).zremrangebyscore(key, '-inf', at - keepMs).pexpire(key, keepMs).exec();
+        for (const [err] of replies ?? []) if (err) throw err;
+      }),
+    workersSince: (queue, since) => run(`ZCOUNT ${prefix}genjob:workers:${queue}`, () => conn.client.zcount(`${prefix}genjob:workers:${queue}`, since, '+inf')),
     ping: async () => {
       await run('PING', () => conn.client.ping());
     },

@@ -1,9 +1,10 @@
 import { and, eq, gte, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { attempts, images, jobs, videos, type JobRow } from '../db/schema.js';
+import type { Tx } from '../db/client.js';
+import { attempts, images, jobs, users, videos, type AttemptRow, type JobRow } from '../db/schema.js';
 import { SNIFF_BYTES, sniffContentType } from '../storage/contentType.js';
 import { isUuid, TERMINAL_STATUSES } from '../vocabulary.js';
-import { closeAttempt, recordTake, requeueForAnotherAttempt } from './attempts.js';
+import { attemptPayload, closeAttempt, recordTake, requeueForAnotherAttempt } from './attempts.js';
 import { CATALOG } from './catalog.js';
 import type { Deps } from './deps.js';
 import { badInput, notFound } from './errors.js';
@@ -104,19 +105,35 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
   if (!isUuid(body.job_id)) throw notFound(`Job ${body.job_id} not found.`);
   const inspected = body.status === 'completed' ? await inspectOutputs(deps, body) : new Map<string, Inspected>();
   type Outcome = { row: JobRow; changed: boolean; assetsProcessed: number; superseded?: boolean; requeued?: boolean };
-  const result = await deps.db.transaction(async (tx): Promise<Outcome> => {
+  // The next attempt's payload, taken out of the Redis window when an abandoned attempt is adopted
+  // (put back if this transaction fails).
+  const claim: { queue: string; removed: string | null } = { queue: '', removed: null };
+  const run = async (tx: Tx): Promise<Outcome> => {
     const payloadId = body.job_id.toLowerCase();
     // The callback names an attempt (its payload id). Only the job's current attempt may change it.
     let [row] = await tx.select().from(jobs).where(eq(jobs.payloadId, payloadId)).for('update');
+    const adopt = !row;
     if (!row) {
-      const [attempt] = await tx.select({ jobId: attempts.jobId }).from(attempts).where(eq(attempts.id, payloadId));
-      const [job] = await tx.select().from(jobs).where(eq(jobs.id, attempt?.jobId ?? payloadId));
+      const [attempt] = await tx.select().from(attempts).where(eq(attempts.id, payloadId));
+      const [job] = await tx.select().from(jobs).where(eq(jobs.id, attempt?.jobId ?? payloadId)).for('update');
       if (!job) throw notFound(`Job ${body.job_id} not found.`);
-      // A superseded attempt (its worker was given up on, the job handed to another): acknowledged, ignored.
-      return { row: job, changed: false, assetsProcessed: 0, superseded: true };
+      if (!attempt || !adoptable(job, attempt)) {
+        // A superseded attempt (its worker was given up on, the job handed to another): acknowledged, ignored.
+        return { row: job, changed: false, assetsProcessed: 0, superseded: true };
+      }
+      row = job;
     }
     if (TERMINAL_STATUSES.has(row.status)) return { row, changed: false, assetsProcessed: 0 };
     const now = new Date();
+    // A failure may refund, which locks the user's row: lock it before the hand-out is recorded, which
+    // locks the job's line (the order everywhere: job row, user, line; see refund.ts).
+    if (!row.pickedAt && body.status === 'failed') await tx.select({ id: users.id }).from(users).where(eq(users.id, row.userId)).for('update');
+    if (adopt) {
+      // The worker given up on is alive after all, and nobody holds the next attempt: it is the job's attempt again.
+      const adopted = await adoptAttempt(deps, tx, row, payloadId, claim, now);
+      if (!adopted) return { row, changed: false, assetsProcessed: 0, superseded: true };
+      row = adopted;
+    }
     // A hand-out not seen yet (a worker popped Redis directly and the window keeper has not noticed): its clock starts now.
     if (!row.pickedAt) row = await recordTake(tx, row, 'callback', now);
 
@@ -242,12 +259,71 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
       .where(eq(jobs.id, row.id))
       .returning();
     return { row: updated, changed: true, assetsProcessed: assets.length };
-  });
+  };
+  let result: Outcome;
+  try {
+    result = await deps.db.transaction(run);
+  } catch (err) {
+    if (claim.removed !== null) {
+      await deps.queue.pushBack(claim.queue, claim.removed).catch((pushErr: unknown) => {
+        deps.logger.error({ err: String(pushErr), queue: claim.queue }, 'could not put a payload back after a failed callback; the window keeper will re-run the job after its deadline');
+      });
+    }
+    throw err;
+  }
 
   const view = await viewOf(deps.db, result.row);
   if (result.changed) await publishJob(deps, view);
   if (result.changed) deps.scheduler.changed(result.row.queue);
   return { job: view, changed: result.changed, assetsProcessed: result.assetsProcessed, superseded: result.superseded ?? false };
+}
+
+/**
+ * Whether a report from `attempt`, no longer the job's current attempt, may
+ * take the job back: the attempt was given up on for silence (its worker
+ * popped it, e.g. straight from Redis, and its reports were lost or late,
+ * as in a PostgreSQL outage), it is the job's latest, and the job waits,
+ * untaken, for its next attempt. Any other superseded report changes nothing.
+ */
+function adoptable(job: JobRow, attempt: AttemptRow): boolean {
+  return job.status === 'queued' && !job.pickedAt && attempt.jobId === job.id && attempt.number === job.attempts && attempt.outcome === 'abandoned';
+}
+
+/**
+ * Makes the abandoned `payloadId` the job's current attempt again, with its
+ * clock restarted, so its worker's work is kept instead of run again. The
+ * next attempt's payload must not reach a worker: it is taken out of the
+ * Redis list (LREM, the arbiter with direct poppers). When a worker already
+ * popped it (or Redis cannot say), that attempt may be live and the report
+ * stays ignored. Null then.
+ */
+async function adoptAttempt(
+  deps: Deps,
+  tx: Tx,
+  row: JobRow,
+  payloadId: string,
+  claim: { queue: string; removed: string | null },
+  now: Date,
+): Promise<JobRow | null> {
+  const next = attemptPayload(row);
+  const removed = await deps.queue.remove(row.queue, next).catch(() => null);
+  if (row.dispatchedAt && !removed) return null;
+  if (removed) Object.assign(claim, { queue: row.queue, removed: next });
+  await tx.update(attempts).set({ endedAt: null, outcome: null, errorMessage: null }).where(eq(attempts.id, payloadId));
+  const [updated] = await tx
+    .update(jobs)
+    .set({
+      payloadId,
+      pickedAt: now,
+      lastSeenAt: now,
+      dispatchedAt: null,
+      dispatchEpoch: null,
+      updatedAt: now,
+      version: sql`${jobs.version} + 1`,
+    })
+    .where(eq(jobs.id, row.id))
+    .returning();
+  return updated;
 }
 
 interface Inspected {
@@ -268,7 +344,14 @@ async function inspectOutputs(deps: Deps, body: CallbackBody): Promise<Map<strin
   const out = new Map<string, Inspected>();
   if (!body.assets?.length) return out;
   // Only the current attempt's outputs are looked at (a superseded attempt's callback changes nothing).
-  const [row] = await deps.db.select().from(jobs).where(eq(jobs.payloadId, body.job_id.toLowerCase()));
+  const payloadId = body.job_id.toLowerCase();
+  let [row] = await deps.db.select().from(jobs).where(eq(jobs.payloadId, payloadId));
+  if (!row) {
+    // An abandoned attempt that may be adopted (checked again under the lock).
+    const [attempt] = await deps.db.select().from(attempts).where(eq(attempts.id, payloadId));
+    const [job] = attempt ? await deps.db.select().from(jobs).where(eq(jobs.id, attempt.jobId)) : [];
+    if (job && adoptable(job, attempt!)) row = { ...job, payloadId };
+  }
   if (!row || TERMINAL_STATUSES.has(row.status)) return out;
   const entry = CATALOG[row.jobType];
   const assets = resolveAssets(row, body.assets);

@@ -17,15 +17,14 @@ import type { DbOrTx } from '../db/client.js';
  * sorted runs). The Redis window is kept equal to the first few elements of
  * that sort (window.ts), so "running or in the window" and "running, plus
  * the jobs ahead of it in this sort" are the same count. `positionsOf` uses
- * the sort; `pickNext` takes its first element without sorting anything:
- * the oldest untaken job of a user with nothing running, if there is one,
- * else the best head among the (few) users that have jobs running.
+ * the sort.
  *
- * Cost of `pickNext`: an index scan of the running jobs (bounded by the
- * fleet's size), an index scan of untaken jobs oldest first that stops at
- * the first user with nothing running, and one index probe per busy user.
- * It does not grow with the number of waiting jobs unless the oldest ones
- * all belong to users with jobs running.
+ * The head of each user's run is kept in `queue_lines` (one row per queue
+ * and user with jobs waiting or running: the running count and the oldest
+ * untaken job), which a trigger on `jobs` updates in the transaction that
+ * changes a job (drizzle/0006_queue_lines.sql). The sort's first element is
+ * the first row of `queue_lines_next_idx`: `pickNext` costs one index probe
+ * and one row lock, whatever the backlog and however many users are busy.
  */
 
 /** Not taken yet (waiting in the database, or in the Redis window); `t` is the jobs table's alias. */
@@ -33,89 +32,76 @@ export const untaken = (t = 'jobs') => sql.raw(`${t}.status = 'queued' and ${t}.
 /** Taken by a worker and not finished. */
 export const running = (t = 'jobs') => sql.raw(`${t}.status in ('queued', 'processing') and ${t}.picked_at is not null`);
 
-export interface PickOptions {
-  /** Jobs to leave out (already chosen in this pass). */
-  exclude?: string[];
-  /** Users to count as having this many more jobs running (chosen in this pass). */
-  extra?: Map<string, number>;
-  /**
-   * Pass over rows another transaction holds instead of waiting for it.
-   * /rpop waits (a few ms: the holder is another pop or a window pass), so
-   * concurrent pops still follow the order exactly; the window pass skips,
-   * so it never waits on a pop and the two cannot deadlock.
-   */
-  skipLocked?: boolean;
+/**
+ * Lines' heads looked at per pick: the first is taken unless a concurrent
+ * transaction took it meanwhile, so a few suffice.
+ */
+const HEADS = 16;
+
+/**
+ * Locks and returns the next untaken job of `queue` in fair order (it may be
+ * in the Redis window: `windowed`). A head another transaction holds (a
+ * concurrent pop on any instance; the window keeper while it pushes that
+ * job, a few milliseconds) is waited for, re-checked when released, and
+ * passed over if it was taken: concurrent pops follow the order. Must run
+ * inside a transaction, which then owns the row until it commits. Null when
+ * nothing waits. `exclude`: jobs to pass over (windowed jobs while Redis is
+ * away).
+ */
+export async function pickNext(tx: DbOrTx, queue: string, exclude: string[] = []): Promise<{ id: string; userId: string; windowed: boolean } | null> {
+  const without = exclude.length ? sql` and head_id <> all(${sqlUuidArray(exclude)})` : sql``;
+  const rows = rowsOf<{ id: string; user_id: string; windowed: boolean }>(
+    await tx.execute(sql`select j.id, j.user_id, j.dispatched_at is not null as windowed
+      from (
+        select head_id, running, head_queued_at from queue_lines
+        where queue = ${queue} and head_id is not null${without}
+        order by running, head_queued_at, head_id
+        limit ${HEADS}
+      ) l
+      join jobs j on j.id = l.head_id
+      where ${untaken('j')}
+      order by l.running, l.head_queued_at, l.head_id
+      limit 1
+      for update of j`),
+  );
+  const row = rows[0];
+  return row ? { id: row.id, userId: row.user_id, windowed: row.windowed } : null;
 }
 
 /**
- * The CTE `ranked(id, rk)`: up to `limit` untaken jobs of `queue`, the fair
- * order's head first. Further candidates are only fallbacks for concurrent
- * pickers (SKIP LOCKED): the next-oldest jobs of users with nothing running,
- * not the exact order.
+ * The ids of the first `k` untaken jobs of `queue` in fair order (for the
+ * Redis window; not locked). Only the first `k` lines can contribute: each
+ * of their heads comes before every job of a later line. So: up to `k` jobs
+ * from each of them, merged by the order's key.
  */
-function candidates(queue: string, limit: number, opts: PickOptions): SQL {
-  const exclude = opts.exclude?.length ? sql` and j.id <> all(${sqlUuidArray(opts.exclude)})` : sql``;
-  const extra = [...(opts.extra ?? new Map<string, number>())];
-  const extraRows = extra.length
-    ? sql` union all select * from (values ${sql.join(
-        extra.map(([user, n]) => sql`(${user}::uuid, ${n}::int)`),
-        sql`, `,
-      )}) as e(user_id, n)`
-    : sql``;
-  return sql`busy as (
-      select user_id, sum(n)::int as n from (
-        select user_id, count(*)::int as n from jobs where queue = ${queue} and ${running()} group by user_id
-        ${extraRows}
-      ) b group by user_id
-    ),
-    fresh as (
-      select j.id, 0 as n, j.queued_at from jobs j
-      where j.queue = ${queue} and ${untaken('j')}${exclude}
-        and not exists (select 1 from busy b where b.user_id = j.user_id)
-      order by j.queued_at, j.id
-      limit ${limit}
-    ),
-    heads as (
-      select h.id, b.n, h.queued_at from busy b
-      cross join lateral (
-        select id, queued_at from jobs j
-        where j.queue = ${queue} and j.user_id = b.user_id and ${untaken('j')}${exclude}
-        order by j.queued_at, j.id
-        limit 1
-      ) h
-    ),
-    ranked as (
-      select id, row_number() over (order by n, queued_at, id) as rk
-      from (select * from fresh union all select * from heads) c
-      order by n, queued_at, id
-      limit ${limit}
-    )`;
+export async function firstInOrder(tx: DbOrTx, queue: string, k: number): Promise<string[]> {
+  if (k <= 0) return [];
+  const rows = rowsOf<{ id: string }>(
+    await tx.execute(sql`with lines as (
+        select user_id, running from queue_lines
+        where queue = ${queue} and head_id is not null
+        order by running, head_queued_at, head_id
+        limit ${k}
+      ),
+      candidates as (
+        select w.id, w.queued_at, l.running + w.rank - 1 as level from lines l
+        cross join lateral (
+          select j.id, j.queued_at, row_number() over (order by j.queued_at, j.id) as rank from jobs j
+          where j.queue = ${queue} and j.user_id = l.user_id and ${untaken('j')}
+          order by j.queued_at, j.id
+          limit ${k}
+        ) w
+      )
+      select id from candidates
+      order by level, queued_at, id
+      limit ${k}`),
+  );
+  return rows.map((r) => r.id);
 }
 
 /** postgres.js returns the rows as the result; PGlite wraps them in `{ rows }`. */
 export function rowsOf<T>(result: unknown): T[] {
   return (Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? [])) as T[];
-}
-
-/**
- * Locks and returns the next untaken job of `queue` in fair order (it may be
- * in the Redis window: `dispatchedAt` set). A row that another transaction
- * takes meanwhile is re-checked once its lock is released and passed over
- * if it was taken.
- * Must run inside a transaction, which then owns the row until it commits.
- * Null when nothing waits.
- */
-export async function pickNext(tx: DbOrTx, queue: string, opts: PickOptions = {}): Promise<{ id: string; userId: string; windowed: boolean } | null> {
-  const rows = rowsOf<{ id: string; user_id: string; windowed: boolean }>(
-    await tx.execute(sql`with ${candidates(queue, 8, opts)}
-      select j.id, j.user_id, j.dispatched_at is not null as windowed from jobs j join ranked r on r.id = j.id
-      where ${untaken('j')}
-      order by r.rk
-      limit 1
-      for update of j${opts.skipLocked ? sql` skip locked` : sql``}`),
-  );
-  const row = rows[0];
-  return row ? { id: row.id, userId: row.user_id, windowed: row.windowed } : null;
 }
 
 /**
@@ -152,8 +138,6 @@ export function sqlUuidArray(ids: string[]): SQL {
 
 /** Jobs waiting (in the database or the window) in `queue`: what `/llen` and `queueLength` report. */
 export async function waitingCount(db: DbOrTx, queue: string): Promise<number> {
-  const [row] = rowsOf<{ n: string | number }>(
-    await db.execute(sql`select count(*) as n from jobs where queue = ${queue} and status = 'queued' and picked_at is null`),
-  );
+  const [row] = rowsOf<{ n: string | number | null }>(await db.execute(sql`select sum(waiting) as n from queue_lines where queue = ${queue}`));
   return Number(row?.n ?? 0);
 }

@@ -9,9 +9,9 @@ import { pickNext } from './fairOrder.js';
  * The fleet's `/rpop/<queue>`: hands the worker the next job in fair order
  * and records the hand-out (the attempt's clock starts) in the same
  * transaction, so a job is never handed out unrecorded. The fair head is
- * locked (a concurrent pop on any instance waits a few milliseconds, then
- * re-checks it and moves on). When it is in the Redis window it is LREM'd inside the
- * transaction: LREM is the arbiter between this endpoint and workers popping
+ * locked; a head another transaction holds (a concurrent pop on any
+ * instance, the window keeper) is passed over, never waited for. When it is
+ * in the Redis window it is LREM'd inside the transaction: LREM is the arbiter between this endpoint and workers popping
  * Redis directly (LREM = 0: a direct popper has it; that hand-out is
  * recorded and the next job is tried).
  *
@@ -25,15 +25,15 @@ import { pickNext } from './fairOrder.js';
  * is re-run after its deadline: lost never, run twice never.
  */
 export async function popJob(deps: Deps, queue: string): Promise<string | null> {
-  // One transaction per candidate, so a pop never waits for a row lock while it holds another
-  // (two pops waiting on each other's rows would deadlock).
+  // One transaction per candidate: a windowed job a direct popper took is recorded and committed
+  // before the next is tried.
   const exclude: string[] = [];
   for (let tries = 0; tries < 10; tries++) {
     const claim: { removed: string | null } = { removed: null };
     let outcome: { row: JobRow; handOut: boolean } | null;
     try {
       outcome = await deps.db.transaction(async (tx) => {
-        const next = await pickNext(tx, queue, { exclude });
+        const next = await pickNext(tx, queue, exclude);
         if (!next) return null;
         const [row] = await tx.select().from(jobs).where(eq(jobs.id, next.id));
         if (!row.dispatchedAt) return { row: await recordTake(tx, row, 'rpop'), handOut: true };

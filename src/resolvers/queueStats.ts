@@ -35,29 +35,51 @@ const CACHE_MS = 2000;
 /** Ended attempts needed before the measured throughput replaces the fallback. */
 const MIN_HISTORY = 3;
 
-/** Workers seen polling, per queue (only where their tokens tell them apart). */
+/** A worker counts as active for this long after its last poll. */
+const ACTIVE_MS = 5 * 60_000;
+/** A polling worker is written to the shared sightings at most this often (a poll loop runs many times a second). */
+const ANNOUNCE_MS = 10_000;
+
+/**
+ * Workers seen polling, per queue (only where their tokens tell them apart),
+ * counted fleet-wide: each instance writes its pollers to the queue
+ * backend's sightings (a Redis sorted set per queue, or in-process on the
+ * embedded defaults), and counts everyone's. While Redis is away, the
+ * instance's own pollers are counted.
+ */
 export class WorkerSightings {
-  private readonly seen = new Map<string, Map<string, number>>();
+  private readonly announced = new Map<string, Map<string, number>>();
+  constructor(private readonly deps: Pick<Deps, 'queue'>) {}
+
   polled(queue: string, worker: string): void {
-    let m = this.seen.get(queue);
-    if (!m) this.seen.set(queue, (m = new Map()));
-    m.set(worker, Date.now());
-    if (m.size > 10_000) for (const [k, t] of m) if (Date.now() - t > 5 * 60_000) m.delete(k);
+    const now = Date.now();
+    let m = this.announced.get(queue);
+    if (!m) this.announced.set(queue, (m = new Map()));
+    const last = m.get(worker);
+    if (last !== undefined && now - last < ANNOUNCE_MS) return;
+    m.set(worker, now);
+    if (m.size > 10_000) for (const [k, t] of m) if (now - t > ACTIVE_MS) m.delete(k);
+    this.deps.queue.sighted(queue, worker, now, ACTIVE_MS).catch(() => {
+      if (m.get(worker) === now) m.delete(worker); // written again on its next poll
+    });
   }
-  count(queue: string): number {
-    const m = this.seen.get(queue);
-    if (!m) return 0;
-    const since = Date.now() - 5 * 60_000;
-    let n = 0;
-    for (const t of m.values()) if (t >= since) n++;
-    return n;
+
+  async count(queue: string): Promise<number> {
+    const since = Date.now() - ACTIVE_MS;
+    try {
+      return await this.deps.queue.workersSince(queue, since);
+    } catch {
+      let n = 0;
+      for (const t of this.announced.get(queue)?.values() ?? []) if (t >= since) n++;
+      return n;
+    }
   }
 }
 
 const sightings = new WeakMap<Deps, WorkerSightings>();
 export function workerSightings(deps: Deps): WorkerSightings {
   let s = sightings.get(deps);
-  if (!s) sightings.set(deps, (s = new WorkerSightings()));
+  if (!s) sightings.set(deps, (s = new WorkerSightings(deps)));
   return s;
 }
 
@@ -102,7 +124,7 @@ async function computeStats(deps: Deps, queue: string): Promise<QueueStats> {
   );
   const waiting = Number(counts?.waiting ?? 0);
   const running = Number(counts?.running ?? 0);
-  const activeWorkers = Math.max(running, workerSightings(deps).count(queue));
+  const activeWorkers = Math.max(running, await workerSightings(deps).count(queue));
   const runSeconds: Partial<Record<JobType, number>> = {};
   for (const r of runs) runSeconds[r.job_type as JobType] = Math.max(0.1, Number(r.secs));
 

@@ -21,6 +21,22 @@ export async function endWithRefund(
   const now = new Date();
   await closeAttempt(tx, row, attemptOutcome, errorMessage, now);
   const refund = row.refundedAt === null && row.creditCost > 0;
+  // The user's row before the job's update: that update locks the job's line in its queue (a
+  // trigger), and queueJob locks the user before the line. One order everywhere (job row, user,
+  // line) cannot deadlock.
+  if (refund) {
+    await tx
+      .update(users)
+      .set({ credits: sql`${users.credits} + ${row.creditCost}` })
+      .where(eq(users.id, row.userId));
+    await tx.insert(usageLogs).values({
+      id: randomUUID(),
+      userId: row.userId,
+      action: status === 'failed' ? 'refund_failed_job' : 'refund_cancelled_job',
+      creditsConsumed: -row.creditCost,
+      metadata: refundUsageMetadata(row, errorMessage, now),
+    });
+  }
   const [updated] = await tx
     .update(jobs)
     .set({
@@ -36,18 +52,5 @@ export async function endWithRefund(
     .returning();
   const outputs = row.format === 'video' ? videos : images;
   await tx.update(outputs).set({ status, updatedAt: now }).where(eq(outputs.jobId, row.id));
-  if (refund) {
-    await tx
-      .update(users)
-      .set({ credits: sql`${users.credits} + ${row.creditCost}` })
-      .where(eq(users.id, row.userId));
-    await tx.insert(usageLogs).values({
-      id: randomUUID(),
-      userId: row.userId,
-      action: status === 'failed' ? 'refund_failed_job' : 'refund_cancelled_job',
-      creditsConsumed: -row.creditCost,
-      metadata: refundUsageMetadata(row, errorMessage, now),
-    });
-  }
   return updated;
 }

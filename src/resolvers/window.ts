@@ -1,9 +1,9 @@
-import { and, asc, eq, isNotNull, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { Tx } from '../db/client.js';
 import { jobs, type JobRow } from '../db/schema.js';
 import { attemptPayload, recordTake } from './attempts.js';
 import type { Deps } from './deps.js';
-import { pickNext, rowsOf, untaken } from './fairOrder.js';
+import { firstInOrder, rowsOf, untaken } from './fairOrder.js';
 
 /**
  * The Redis window: for workers that RPOP the Redis list directly, the list
@@ -24,11 +24,19 @@ import { pickNext, rowsOf, untaken } from './fairOrder.js';
  * So a direct popper always gets the fair head as of the last pass (at most
  * a tick old), /rpop gets it as of now, and both agree on positions.
  *
- * Everything runs in one transaction holding the rows it windows (so /rpop
- * on any instance skips them) and a transaction-level advisory lock per
- * queue (passes of several instances never interleave). Redis is written
- * before the commit: a failed write marks nothing, and a failed commit
- * leaves entries that the next pass takes out again.
+ * Locks. Passes of several instances never interleave: each transaction
+ * holds a transaction-level advisory lock per queue. Recording the windowed
+ * jobs gone from the list commits on its own (row locks taken with SKIP
+ * LOCKED: an /rpop taking one of those rows settles it itself). The rewrite
+ * locks only the jobs it adds to or takes out of the list, for the few
+ * milliseconds it takes: an /rpop whose fair head
+ * is one of them waits that long; every other pop goes ahead (a windowed job
+ * an /rpop takes meanwhile is arbitrated by LREM, and every write of this
+ * pass to a windowed row re-checks that it is still untaken). Hand-outs the
+ * rewrite discovers are recorded last, so the pass never waits for a row
+ * lock while it holds a queue line (no deadlock with pops). Redis is
+ * written before the commit: a failed write marks nothing, and a failed
+ * commit leaves entries that the next pass takes out again.
  */
 export interface WindowPass {
   /** Jobs found popped straight from Redis. */
@@ -47,34 +55,65 @@ const LOCK_NAMESPACE = 731_042;
 const MAX_STRAYS = 200;
 
 export async function syncWindow(deps: Deps, queue: string): Promise<WindowPass | null> {
-  const size = deps.settings.windowSize;
+  const pass: WindowPass = { taken: [], rewritten: false, lost: 0, items: [], epoch: '' };
+  // Hand-outs found in step 1 are committed first; a rewrite that finds more goes round again.
+  for (let round = 0; round < 5; round++) {
+    const reconciled = await reconcile(deps, queue, pass);
+    if (reconciled === null) return null;
+    const refilled = await refill(deps, queue, pass);
+    if (refilled !== 'again') return refilled === null ? null : pass;
+  }
+  return pass;
+}
+
+const tryLock = async (tx: Tx, queue: string) =>
+  rowsOf<{ ok: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, hashtext(${queue})) as ok`))[0]?.ok === true;
+
+/** Windowed jobs of `queue` (read without locks). */
+const windowed = (tx: Tx, queue: string) =>
+  tx
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.queue, queue), isNotNull(jobs.dispatchedAt), untaken()))
+    .orderBy(asc(jobs.dispatchedAt), asc(jobs.id));
+
+/** Step 1: windowed jobs gone from the list were popped (or, under a new epoch, lost). Null: another instance's pass runs. */
+async function reconcile(deps: Deps, queue: string, pass: WindowPass): Promise<boolean | null> {
   return deps.db.transaction(async (tx) => {
-    const [lock] = rowsOf<{ ok: boolean }>(
-      await tx.execute(sql`select pg_try_advisory_xact_lock(${LOCK_NAMESPACE}, hashtext(${queue})) as ok`),
-    );
-    if (!lock?.ok) return null;
+    if (!(await tryLock(tx, queue))) return null;
     const snapshot = await deps.queue.snapshot(queue);
     const inList = new Set(snapshot.items);
-    const pass: WindowPass = { taken: [], rewritten: false, lost: 0, items: snapshot.items, epoch: snapshot.epoch };
-
+    const gone = (await windowed(tx, queue)).filter((r) => r.dispatchEpoch !== snapshot.epoch || !inList.has(attemptPayload(r)));
+    if (gone.length === 0) return true;
     // Rows an /rpop is taking right now are locked: skipped here, and that /rpop settles them.
-    const win = await tx
+    const locked = await tx
       .select()
       .from(jobs)
-      .where(and(eq(jobs.queue, queue), isNotNull(jobs.dispatchedAt), untaken()))
-      .orderBy(asc(jobs.dispatchedAt), asc(jobs.id))
+      .where(and(inArray(jobs.id, gone.map((r) => r.id)), isNotNull(jobs.dispatchedAt), untaken()))
       .for('update', { skipLocked: true });
-    const present: JobRow[] = [];
-    for (const row of win) {
+    for (const row of locked) {
       if (row.dispatchEpoch !== snapshot.epoch) {
-        await tx.update(jobs).set({ dispatchedAt: null, dispatchEpoch: null }).where(eq(jobs.id, row.id));
+        await unwindow(tx, row.id);
         pass.lost++;
-      } else if (inList.has(attemptPayload(row))) {
-        present.push(row);
-      } else {
+      } else if (!inList.has(attemptPayload(row))) {
         pass.taken.push(await recordTake(tx, row, 'redis'));
       }
     }
+    return true;
+  });
+}
+
+/** Step 2: the list made equal to the fair order's head. 'again' when more hand-outs turned up first. */
+async function refill(deps: Deps, queue: string, pass: WindowPass): Promise<boolean | 'again' | null> {
+  const size = deps.settings.windowSize;
+  return deps.db.transaction(async (tx) => {
+    if (!(await tryLock(tx, queue))) return null;
+    const snapshot = await deps.queue.snapshot(queue);
+    Object.assign(pass, { items: snapshot.items, epoch: snapshot.epoch });
+    const inList = new Set(snapshot.items);
+    const win = await windowed(tx, queue);
+    if (win.some((r) => r.dispatchEpoch !== snapshot.epoch || !inList.has(attemptPayload(r)))) return 'again';
+    const present = win;
 
     const known = new Set(win.map(attemptPayload));
     const strays: JobRow[] = [];
@@ -99,50 +138,63 @@ export async function syncWindow(deps: Deps, queue: string): Promise<WindowPass 
       }
     }
 
-    // The fair order's head, as of now.
-    const chosen: JobRow[] = [];
-    const extra = new Map<string, number>();
-    for (let i = 0; i < size; i++) {
-      const next = await pickNext(tx, queue, { exclude: chosen.map((r) => r.id), extra, skipLocked: true });
-      if (!next) break;
-      extra.set(next.userId, (extra.get(next.userId) ?? 0) + 1);
-      const [row] = await tx.select().from(jobs).where(eq(jobs.id, next.id));
-      chosen.push(row);
-    }
+    // The fair order's head, as of now. Jobs not in the list yet are locked while they are pushed
+    // (one an /rpop holds is passed over: it is taking it); the windowed ones are not.
+    const head = await firstInOrder(tx, queue, size);
+    const presentIds = new Set(present.map((r) => r.id));
+    const adding = head.filter((id) => !presentIds.has(id));
+    const added = adding.length
+      ? await tx.select().from(jobs).where(and(inArray(jobs.id, adding), untaken(), sql`${jobs.dispatchedAt} is null`)).for('update', { skipLocked: true })
+      : [];
+    const rowOf = new Map([...present, ...added].map((r) => [r.id, r]));
+    const chosen = head.filter((id) => rowOf.has(id)).map((id) => rowOf.get(id)!);
+    // Windowed jobs leaving the list are locked too (an /rpop holding one is taking it: it stays
+    // listed, and the next pass looks again), so no /rpop mistakes their removal for a direct pop.
+    const chosenIds = new Set(chosen.map((r) => r.id));
+    const leaving = present.filter((r) => !chosenIds.has(r.id)).map((r) => r.id);
+    const left = new Set(
+      leaving.length
+        ? (await tx.select({ id: jobs.id }).from(jobs).where(and(inArray(jobs.id, leaving), untaken())).for('update', { skipLocked: true })).map((r) => r.id)
+        : [],
+    );
+    const kept = present.filter((r) => chosenIds.has(r.id) || left.has(r.id));
 
-    const listed = [...snapshot.items].reverse().filter((item) => present.some((r) => attemptPayload(r) === item));
+    const listed = [...snapshot.items].reverse().filter((item) => known.has(item));
     const wanted = chosen.map(attemptPayload);
     const same = strays.length === 0 && stale.length === 0 && listed.length === wanted.length && listed.every((p, i) => p === wanted[i]);
-    if (same) return pass;
+    if (same) return true;
 
-    const removable = [...present, ...strays];
+    const removable = [...kept, ...strays];
     const counts = await deps.queue.replace(queue, [...removable.map(attemptPayload), ...stale], wanted);
     pass.rewritten = true;
-    const gone = new Set<string>();
-    for (const [i, row] of removable.entries()) {
-      if (counts[i] === 0) {
-        gone.add(row.id); // popped between the snapshot and the rewrite: taken, and not pushed again
-        pass.taken.push(await recordTake(tx, row, 'redis'));
-      }
-    }
-    const chosenIds = new Set(chosen.map((r) => r.id));
-    for (const row of present) {
-      if (!chosenIds.has(row.id) && !gone.has(row.id)) await unwindow(tx, row.id);
-    }
+    const gone: JobRow[] = [];
+    for (const [i, row] of removable.entries()) if (counts[i] === 0) gone.push(row); // popped between the snapshot and the rewrite
+    const goneIds = new Set(gone.map((r) => r.id));
+    // Row writes re-check that the job is still untaken (an /rpop may have taken a windowed one).
+    for (const id of left) if (!goneIds.has(id)) await unwindow(tx, id);
     const base = Date.now();
     for (const [i, row] of chosen.entries()) {
-      if (gone.has(row.id)) continue;
+      if (goneIds.has(row.id)) continue;
       await tx
         .update(jobs)
         .set({ dispatchedAt: new Date(base + i), dispatchEpoch: snapshot.epoch })
-        .where(eq(jobs.id, row.id));
+        .where(and(eq(jobs.id, row.id), untaken()));
     }
-    return pass;
+    // Last: recording a hand-out locks its queue line; nothing is waited for after that.
+    if (gone.length) {
+      const locked = await tx
+        .select()
+        .from(jobs)
+        .where(and(inArray(jobs.id, [...goneIds]), untaken()))
+        .for('update', { skipLocked: true });
+      for (const row of locked) pass.taken.push(await recordTake(tx, row, 'redis'));
+    }
+    return true;
   });
 }
 
 async function unwindow(tx: Tx, id: string): Promise<void> {
-  await tx.update(jobs).set({ dispatchedAt: null, dispatchEpoch: null }).where(eq(jobs.id, id));
+  await tx.update(jobs).set({ dispatchedAt: null, dispatchEpoch: null }).where(and(eq(jobs.id, id), untaken()));
 }
 
 function payloadIdInItem(item: string): string | null {

@@ -1,7 +1,7 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attempts, jobs, usageLogs } from '../../src/db/schema.js';
-import { collect, fleet, gql, newUser as newTestUser, startTestServer, wsClient, type TestServer, type TestUser } from '../helpers/app.js';
+import { collect, fleet, gql, newUser as newTestUser, production, startTestServer, wsClient, type TestServer, type TestUser } from '../helpers/app.js';
 
 /**
  * The scheduler end to end: fair order, positions, attempts that survive
@@ -177,6 +177,48 @@ describe('attempts', () => {
       [1, true, 'abandoned'],
       [2, false, 'completed'],
     ]);
+  });
+
+  it('a report from an attempt given up on, while the job waits for its next one, is adopted: the work is kept, the next attempt never handed out', async () => {
+    await drain('sdxl_queue');
+    const user = await newUser();
+    const job = await sdxl(user, 'late report');
+    const first = (await worker.pop('sdxl_queue'))!;
+    expect(first.id).toBe(job.id);
+    // Its reports are lost (a PostgreSQL outage): the sweeper gives up on the attempt and queues the job again.
+    await silence(job.id);
+    await until('re-queued', async () => {
+      const [row] = await db().select().from(jobs).where(eq(jobs.id, job.id));
+      // On Redis the next attempt also enters the window for direct poppers.
+      return row.status === 'queued' && row.pickedAt === null && row.payloadId !== job.id && (!production || row.dispatchedAt !== null) && row;
+    });
+    // Then the worker's report arrives after all.
+    const path = `${user.id}/sdxl_${first.id}_1_0.png`;
+    expect((await worker.uploadRaw('sdxl_image_fast', path, new Uint8Array([137, 80, 78, 71]))).status).toBe(200);
+    const res = await worker.callback({ job_id: first.id, status: 'completed', assets: [path] });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as any).message).not.toMatch(/superseded/);
+    expect(await getJob(user, job.id)).toMatchObject({ status: 'completed', attempts: 1, assets: [{ path }] });
+    expect((await attemptRows(job.id)).map((a) => [a.number, a.id, a.outcome])).toEqual([[1, job.id, 'completed']]);
+    // The next attempt's payload is gone from the queue: nobody runs the job again.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await worker.pop('sdxl_queue')).toBeNull();
+    if (production) expect(await server.app.deps.queue.length('sdxl_queue')).toBe(0);
+  });
+
+  it('a report from an attempt given up on is ignored once the next attempt was handed out', async () => {
+    await drain('sdxl_queue');
+    const user = await newUser();
+    const job = await sdxl(user, 'late report, too late');
+    const first = (await worker.pop('sdxl_queue'))!;
+    await silence(job.id);
+    await until('re-queued', async () => (await getJob(user, job.id)).status === 'queued' && (await getJob(user, job.id)).queuePosition === 1);
+    const second = (await worker.pop('sdxl_queue'))!;
+    expect(second.id).not.toBe(first.id);
+    const res = await worker.callback({ job_id: first.id, status: 'failed', error_message: 'late' });
+    expect(((await res.json()) as any).message).toMatch(/superseded/);
+    expect(await getJob(user, job.id)).toMatchObject({ status: 'queued', attempts: 2 });
+    expect((await worker.callback({ job_id: second.id, status: 'failed', error_message: 'done' })).status).toBe(200);
   });
 
   it('a processing callback is a sign of life that restarts the clock', async () => {
