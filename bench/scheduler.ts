@@ -10,7 +10,7 @@
  *   eta      median |estimatedStartAt (at queue time) - actual start| / actual
  *            wait, on a simulated fleet (sim/ worker processes)
  *
- * node --import tsx bench/scheduler.ts [--only pop,fairness,eta] [--out bench/results/scheduler.json]
+ * node --import tsx bench/scheduler.ts [--only pop,fairness,eta] [--pop-window 4,0] [--out bench/results/scheduler.json]
  * Figures go to bench/results/scheduler.json; BENCHMARKS.md quotes them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -30,6 +30,8 @@ const flag = (name: string, def: string) => {
 };
 const only = new Set(flag('only', 'pop,fairness,eta').split(','));
 const out = flag('out', 'bench/results/scheduler.json');
+/** QUEUE_WINDOW_SIZE of the pop measurement's servers: the default 4, or 0 (a fleet that only uses /rpop). */
+const popWindows = flag('pop-window', '4').split(',');
 const JWT_SECRET = 'bench-secret-for-the-scheduler-benchmarks-0123456789';
 const settings = {
   pgAdminUrl: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -86,24 +88,24 @@ async function seed(databaseUrl: string, n: number, users: number): Promise<void
   }
 }
 
-async function pop(url: string, token: string): Promise<{ ms: number; id: string | null }> {
+async function pop(url: string, token: string): Promise<{ ms: number; id: string | null; ok: boolean }> {
   const t0 = performance.now();
   const res = await fetch(`${url}/rpop/sdxl_queue`, { headers: { authorization: `Bearer ${token}` } });
-  const body = (await res.json()) as { result: string | null };
+  const body = (await res.json()) as { result?: string | null };
   const ms = performance.now() - t0;
-  return { ms, id: body.result ? (JSON.parse(body.result) as { id: string }).id : null };
+  return { ms, id: body.result ? (JSON.parse(body.result) as { id: string }).id : null, ok: res.status === 200 };
 }
 
 async function popPhase() {
   const results: Record<string, unknown> = {};
   const worker = await auth.sign({ sub: 'bench-worker', role: 'service_role' });
-  for (const waiting of [100, 100_000]) {
+  for (const window of popWindows) for (const waiting of [100, 100_000]) {
     for (const instances of [1, 2]) {
       const backend = await productionBackend(settings);
       const servers: Array<ServerProc & { url: string }> = [];
       try {
-        servers.push(await boot(backend));
-        if (instances === 2) servers.push(await boot(backend));
+        servers.push(await boot(backend, { QUEUE_WINDOW_SIZE: window }));
+        if (instances === 2) servers.push(await boot(backend, { QUEUE_WINDOW_SIZE: window }));
         const t0 = Date.now();
         await seed(backend.databaseUrl!, waiting, waiting === 100 ? 100 : 1000);
         log(`seeded ${waiting} jobs in ${Date.now() - t0} ms`);
@@ -113,6 +115,8 @@ async function popPhase() {
         for (let i = 0; i < 20 && waiting > 100; i++) await pop(servers[0]!.url, worker); // warm-up
         const latencies: number[] = [];
         const ids: string[] = [];
+        let failed = 0;
+        let empty = 0;
         // Each popper is a worker: it pops, and reports the job finished before popping again
         // (so the running jobs stay as many as the workers, as in a real fleet; only the pop is timed).
         await Promise.all(
@@ -120,6 +124,8 @@ async function popPhase() {
             for (let i = 0; i < perPopper; i++) {
               const r = await pop(s.url, worker);
               latencies.push(r.ms);
+              if (!r.ok) failed++;
+              else if (!r.id) empty++;
               if (!r.id) continue;
               ids.push(r.id);
               await fetch(`${s.url}/functions/v1/job-callback`, {
@@ -130,10 +136,12 @@ async function popPhase() {
             }
           }),
         );
-        const key = `${waiting}_waiting_${instances}_instance${instances > 1 ? 's' : ''}`;
+        const key = `${waiting}_waiting_${instances}_instance${instances > 1 ? 's' : ''}_window_${window}`;
         results[key] = {
           pops: latencies.length,
           distinctJobs: new Set(ids).size,
+          failed,
+          empty,
           p50: pct(latencies, 50),
           p99: pct(latencies, 99),
           max: pct(latencies, 100),

@@ -1,5 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
+import { jobs, type JobRow } from '../db/schema.js';
+import { rowFrom } from '../db/statements.js';
 
 /**
  * The fair order of one worker queue, in SQL.
@@ -40,7 +42,7 @@ const HEADS = 16;
 
 /**
  * Locks and returns the next untaken job of `queue` in fair order (it may be
- * in the Redis window: `windowed`). A head another transaction holds (a
+ * in the Redis window: `dispatchedAt` set). A head another transaction holds (a
  * concurrent pop on any instance; the window keeper while it pushes that
  * job, a few milliseconds) is waited for, re-checked when released, and
  * passed over if it was taken: concurrent pops follow the order. Must run
@@ -48,10 +50,10 @@ const HEADS = 16;
  * nothing waits. `exclude`: jobs to pass over (windowed jobs while Redis is
  * away).
  */
-export async function pickNext(tx: DbOrTx, queue: string, exclude: string[] = []): Promise<{ id: string; userId: string; windowed: boolean } | null> {
+export async function pickNext(tx: DbOrTx, queue: string, exclude: string[] = []): Promise<JobRow | null> {
   const without = exclude.length ? sql` and head_id <> all(${sqlUuidArray(exclude)})` : sql``;
-  const rows = rowsOf<{ id: string; user_id: string; windowed: boolean }>(
-    await tx.execute(sql`select j.id, j.user_id, j.dispatched_at is not null as windowed
+  const rows = rowsOf<Record<string, unknown>>(
+    await tx.execute(sql`select j.*
       from (
         select head_id, running, head_queued_at from queue_lines
         where queue = ${queue} and head_id is not null${without}
@@ -64,8 +66,7 @@ export async function pickNext(tx: DbOrTx, queue: string, exclude: string[] = []
       limit 1
       for update of j`),
   );
-  const row = rows[0];
-  return row ? { id: row.id, userId: row.user_id, windowed: row.windowed } : null;
+  return rows[0] ? rowFrom(jobs, rows[0]) : null;
 }
 
 /**

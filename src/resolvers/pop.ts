@@ -33,9 +33,8 @@ export async function popJob(deps: Deps, queue: string): Promise<string | null> 
     let outcome: { row: JobRow; handOut: boolean } | null;
     try {
       outcome = await deps.db.transaction(async (tx) => {
-        const next = await pickNext(tx, queue, exclude);
-        if (!next) return null;
-        const [row] = await tx.select().from(jobs).where(eq(jobs.id, next.id));
+        const row = await pickNext(tx, queue, exclude);
+        if (!row) return null;
         if (!row.dispatchedAt) return { row: await recordTake(tx, row, 'rpop'), handOut: true };
         const payload = attemptPayload(row);
         const n = await deps.queue.remove(queue, payload).catch(() => null);
@@ -54,6 +53,9 @@ export async function popJob(deps: Deps, queue: string): Promise<string | null> 
           deps.logger.error({ err: String(pushErr), queue }, 'could not put a payload back after a failed claim; the window keeper will re-run the job after its deadline');
         });
       }
+      // Two pops that each hold a row they passed over (taken meanwhile) can wait on each other:
+      // PostgreSQL ends one, and that one simply tries again.
+      if (isDeadlock(err) && tries < 9) continue;
       throw err;
     }
     if (!outcome) break;
@@ -113,4 +115,9 @@ async function popForeign(deps: Deps, queue: string): Promise<string | null> {
 export function observeWait(deps: Pick<Deps, 'metrics'>, row: Pick<JobRow, 'queuedAt' | 'pickedAt'>): void {
   const taken = row.pickedAt?.getTime() ?? Date.now();
   deps.metrics.jobWaitSeconds.observe(Math.max(0, (taken - row.queuedAt.getTime()) / 1000));
+}
+
+function isDeadlock(err: unknown): boolean {
+  for (let e = err as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) if (e.code === '40P01') return true;
+  return false;
 }

@@ -29,12 +29,12 @@ import { firstInOrder, rowsOf, untaken } from './fairOrder.js';
  * jobs gone from the list commits on its own (row locks taken with SKIP
  * LOCKED: an /rpop taking one of those rows settles it itself). The rewrite
  * locks only the jobs it adds to or takes out of the list, for the few
- * milliseconds it takes: an /rpop whose fair head
- * is one of them waits that long; every other pop goes ahead (a windowed job
- * an /rpop takes meanwhile is arbitrated by LREM, and every write of this
- * pass to a windowed row re-checks that it is still untaken). Hand-outs the
- * rewrite discovers are recorded last, so the pass never waits for a row
- * lock while it holds a queue line (no deadlock with pops). Redis is
+ * milliseconds it takes: an /rpop whose fair head is one of them waits that
+ * long; every other pop goes ahead (a windowed job an /rpop takes meanwhile
+ * is arbitrated by LREM). The pass itself never waits for a job's row lock
+ * (SKIP LOCKED everywhere: a row an /rpop holds is one it is taking), and
+ * records the hand-outs the rewrite discovers last: no deadlock with pops,
+ * which wait for the pass's rows while holding rows they passed over. Redis is
  * written before the commit: a failed write marks nothing, and a failed
  * commit leaves entries that the next pass takes out again.
  */
@@ -170,11 +170,16 @@ async function refill(deps: Deps, queue: string, pass: WindowPass): Promise<bool
     const gone: JobRow[] = [];
     for (const [i, row] of removable.entries()) if (counts[i] === 0) gone.push(row); // popped between the snapshot and the rewrite
     const goneIds = new Set(gone.map((r) => r.id));
-    // Row writes re-check that the job is still untaken (an /rpop may have taken a windowed one).
     for (const id of left) if (!goneIds.has(id)) await unwindow(tx, id);
+    // The pass waits for no row lock: a windowed job an /rpop holds (it is taking it) keeps its mark.
+    const mine = new Set([...added.map((r) => r.id), ...left]);
+    const others = chosen.filter((r) => !mine.has(r.id) && !goneIds.has(r.id)).map((r) => r.id);
+    if (others.length) {
+      for (const r of await tx.select({ id: jobs.id }).from(jobs).where(and(inArray(jobs.id, others), untaken())).for('update', { skipLocked: true })) mine.add(r.id);
+    }
     const base = Date.now();
     for (const [i, row] of chosen.entries()) {
-      if (goneIds.has(row.id)) continue;
+      if (goneIds.has(row.id) || !mine.has(row.id)) continue;
       await tx
         .update(jobs)
         .set({ dispatchedAt: new Date(base + i), dispatchEpoch: snapshot.epoch })

@@ -68,8 +68,7 @@ async function popAll(): Promise<string[]> {
     const id = await handle.db.transaction(async (tx) => {
       const next = await pickNext(tx, 'sdxl_queue');
       if (!next) return null;
-      const [row] = await tx.select().from(jobs).where(eq(jobs.id, next.id));
-      await recordTake(tx, row, 'rpop');
+      await recordTake(tx, next, 'rpop');
       return next.id;
     });
     if (!id) return order;
@@ -164,9 +163,7 @@ describe('fair order', () => {
       } else if (r < 0.55) {
         await handle.db.transaction(async (tx) => {
           const next = await pickNext(tx, 'sdxl_queue');
-          if (!next) return;
-          const [row] = await tx.select().from(jobs).where(eq(jobs.id, next.id));
-          await recordTake(tx, row, 'rpop');
+          if (next) await recordTake(tx, next, 'rpop');
         });
       } else if (r < 0.65) {
         const row = await pick(and(eq(jobs.status, 'queued'), sql`${jobs.pickedAt} is not null`));
