@@ -144,6 +144,23 @@ describe('two instances', () => {
     }
   });
 
+  it('Query.queues counts active workers across the fleet: workers polling A and workers polling B, on both', async () => {
+    const token = await auth.sign({ sub: randomUUID() });
+    const workers = async (url: string) => {
+      const res = await gql(url, token, `{ queues { name activeWorkers } }`);
+      expect(res.errors).toBeUndefined();
+      return res.data!.queues.find((q: { name: string }) => q.name === 'wan_queue').activeWorkers as number;
+    };
+    const before = await workers(A.url);
+    const tag = randomUUID().slice(0, 8);
+    await fleet(A.url, await auth.sign({ sub: `gpu-a-${tag}`, role: 'worker' })).pop('wan_queue');
+    await fleet(B.url, await auth.sign({ sub: `gpu-b-${tag}`, role: 'worker' })).pop('wan_queue');
+    await fleet(B.url, await auth.sign({ sub: `gpu-b-${tag}`, role: 'worker' })).pop('wan_queue'); // the same worker again
+    // Each instance caches its figures for 2 s.
+    await eventually('A counts both', async () => expect(await workers(A.url)).toBe(before + 2), 10_000);
+    await eventually('B counts both', async () => expect(await workers(B.url)).toBe(before + 2), 10_000);
+  });
+
   it('myJobUpdates on A sees a job queued on B', async () => {
     const token = await auth.sign({ sub: randomUUID() });
     const client = wsClient(A.wsUrl, token);

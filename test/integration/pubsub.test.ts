@@ -167,6 +167,25 @@ describe.each(backends)('$name backend', (backend) => {
       await expect(queue().ping()).resolves.toBeUndefined();
     });
 
+    it('counts distinct workers seen polling a queue since a time, forgetting old sightings', async () => {
+      const q = queue();
+      const now = Date.now();
+      await q.sighted('sdxl_queue', 'w1', now - 10_000, 60_000);
+      await q.sighted('sdxl_queue', 'w2', now - 1_000, 60_000);
+      await q.sighted('sdxl_queue', 'w1', now, 60_000); // the same worker again: counted once
+      await q.sighted('wan_queue', 'w3', now, 60_000);
+      expect(await q.workersSince('sdxl_queue', now - 5_000)).toBe(2);
+      expect(await q.workersSince('sdxl_queue', now - 500)).toBe(1);
+      expect(await q.workersSince('wan_queue', now - 5_000)).toBe(1);
+      expect(await q.workersSince('no_such_queue', 0)).toBe(0);
+      if (backend.name === 'redis') {
+        // Another instance on the same Redis sees them too.
+        expect(await queue().workersSince('sdxl_queue', now - 5_000)).toBe(2);
+        await q.sighted('sdxl_queue', 'w4', now + 120_000, 60_000); // trims everything older than a minute before it
+        expect(await q.workersSince('sdxl_queue', 0)).toBe(1);
+      }
+    });
+
     it('keeps order across many concurrent pushes', async () => {
       const q = queue();
       const payloads = Array.from({ length: 200 }, (_, i) => `job-${i}`);
