@@ -69,6 +69,13 @@ export async function pickNext(tx: DbOrTx, queue: string, exclude: string[] = []
   return rows[0] ? rowFrom(jobs, rows[0]) : null;
 }
 
+/** Whether any line of `queue` has a waiting job (other than `exclude`): a pick that found none lost a race. */
+export async function waitingHeads(tx: DbOrTx, queue: string, exclude: string[] = []): Promise<boolean> {
+  const without = exclude.length ? sql` and head_id <> all(${sqlUuidArray(exclude)})` : sql``;
+  const rows = rowsOf(await tx.execute(sql`select 1 from queue_lines where queue = ${queue} and head_id is not null${without} limit 1`));
+  return rows.length > 0;
+}
+
 /**
  * The ids of the first `k` untaken jobs of `queue` in fair order (for the
  * Redis window; not locked). Only the first `k` lines can contribute: each

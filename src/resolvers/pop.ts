@@ -1,9 +1,9 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { jobs, type JobRow } from '../db/schema.js';
 import { isUuid } from '../vocabulary.js';
 import { attemptPayload, recordTake } from './attempts.js';
 import type { Deps } from './deps.js';
-import { pickNext } from './fairOrder.js';
+import { pickNext, waitingHeads } from './fairOrder.js';
 
 /**
  * The fleet's `/rpop/<queue>`: hands the worker the next job in fair order
@@ -30,11 +30,11 @@ export async function popJob(deps: Deps, queue: string): Promise<string | null> 
   const exclude: string[] = [];
   for (let tries = 0; tries < 10; tries++) {
     const claim: { removed: string | null } = { removed: null };
-    let outcome: { row: JobRow; handOut: boolean } | null;
+    let outcome: { row: JobRow; handOut: boolean } | 'again' | null;
     try {
       outcome = await deps.db.transaction(async (tx) => {
         const row = await pickNext(tx, queue, exclude);
-        if (!row) return null;
+        if (!row) return (await waitingHeads(tx, queue, exclude)) ? 'again' : null;
         if (!row.dispatchedAt) return { row: await recordTake(tx, row, 'rpop'), handOut: true };
         const payload = attemptPayload(row);
         const n = await deps.queue.remove(queue, payload).catch(() => null);
@@ -59,7 +59,8 @@ export async function popJob(deps: Deps, queue: string): Promise<string | null> 
       throw err;
     }
     if (!outcome) break;
-    if (!outcome.handOut) continue;
+    // The head another pop took while this one waited for it: look at the lines again.
+    if (outcome === 'again' || !outcome.handOut) continue;
     observeWait(deps, outcome.row);
     // Not published: the job is still `queued` to its owner until the worker reports (the next
     // news is its `processing` callback); the position notifier tells the others they moved up.
@@ -73,8 +74,9 @@ export async function popJob(deps: Deps, queue: string): Promise<string | null> 
  * Nothing of ours waits in the database. The Redis list may still hold
  * payloads pushed by another producer: those are handed over untouched, as
  * before this server existed. Payloads of ours found there (a window push
- * whose recording failed) go only if they are their job's current, untaken
- * attempt; anything else is stale and dropped.
+ * whose recording failed) go only if they are their job's current attempt,
+ * untaken or recorded as taken from the list (by this very pop); anything
+ * else is stale and dropped.
  */
 async function popForeign(deps: Deps, queue: string): Promise<string | null> {
   if (deps.queue.kind !== 'redis') return null;
@@ -89,12 +91,13 @@ async function popForeign(deps: Deps, queue: string): Promise<string | null> {
     }
     if (typeof id !== 'string' || !isUuid(id)) return payload;
     const row = await deps.db.transaction(async (tx) => {
-      const [job] = await tx
-        .select()
-        .from(jobs)
-        .where(and(eq(jobs.payloadId, id.toLowerCase()), eq(jobs.status, 'queued'), sql`${jobs.pickedAt} is null`))
-        .for('update');
-      return job ? recordTake(tx, job, 'rpop') : null;
+      const [job] = await tx.select().from(jobs).where(eq(jobs.payloadId, id.toLowerCase())).for('update');
+      if (!job || job.status !== 'queued') return null;
+      if (!job.pickedAt) return recordTake(tx, job, 'rpop');
+      // Already recorded as taken by whoever found it gone from the list (an /rpop whose LREM
+      // found nothing, the window keeper): that popper is this one. Its clock starts now.
+      const [seen] = await tx.update(jobs).set({ lastSeenAt: new Date() }).where(eq(jobs.id, job.id)).returning();
+      return seen;
     });
     if (row) {
       observeWait(deps, row);
