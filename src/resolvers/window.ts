@@ -28,7 +28,9 @@ import { pickNext, rowsOf, untaken } from './fairOrder.js';
  * on any instance skips them) and a transaction-level advisory lock per
  * queue (passes of several instances never interleave). Redis is written
  * before the commit: a failed write marks nothing, and a failed commit
- * leaves entries that the next pass takes out again.
+ * leaves entries that the next pass takes out again, or windowed jobs
+ * missing from the list with our removal mark on them (queue.ts), which the
+ * next pass puts back in line instead of counting them as popped.
  */
 export interface WindowPass {
   /** Jobs found popped straight from Redis. */
@@ -65,15 +67,22 @@ export async function syncWindow(deps: Deps, queue: string): Promise<WindowPass 
       .orderBy(asc(jobs.dispatchedAt), asc(jobs.id))
       .for('update', { skipLocked: true });
     const present: JobRow[] = [];
+    const missing: JobRow[] = [];
     for (const row of win) {
       if (row.dispatchEpoch !== snapshot.epoch) {
-        await tx.update(jobs).set({ dispatchedAt: null, dispatchEpoch: null }).where(eq(jobs.id, row.id));
+        await unwindow(tx, row.id);
         pass.lost++;
       } else if (inList.has(attemptPayload(row))) {
         present.push(row);
       } else {
-        pass.taken.push(await recordTake(tx, row, 'redis'));
+        missing.push(row);
       }
+    }
+    // Missing: popped by a worker, unless we removed it ourselves (a failed claim or rewrite): then it waits again.
+    const ours = await deps.queue.removedByUs(queue, missing.map(attemptPayload));
+    for (const [i, row] of missing.entries()) {
+      if (ours[i]) await unwindow(tx, row.id);
+      else pass.taken.push(await recordTake(tx, row, 'redis'));
     }
 
     const known = new Set(win.map(attemptPayload));
@@ -120,8 +129,10 @@ export async function syncWindow(deps: Deps, queue: string): Promise<WindowPass 
     pass.rewritten = true;
     const gone = new Set<string>();
     for (const [i, row] of removable.entries()) {
+      // 0: popped between the snapshot and the rewrite: taken, and not pushed again.
+      // (-1: we had removed it already; it was pushed again if still wanted, like a present one.)
       if (counts[i] === 0) {
-        gone.add(row.id); // popped between the snapshot and the rewrite: taken, and not pushed again
+        gone.add(row.id);
         pass.taken.push(await recordTake(tx, row, 'redis'));
       }
     }
