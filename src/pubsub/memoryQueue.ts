@@ -104,6 +104,8 @@ export function createMemoryQueue(): WorkerQueue {
         dropIfEmpty(queue, list);
         return counts;
       }),
+    // One process: nothing removes an entry behind our back, so no removal marks are needed.
+    removedByUs: (_queue, payloads) => run(() => payloads.map(() => false)),
     snapshot: (queue) => run(() => ({ items: lists.get(queue)?.range() ?? [], epoch })),
     pop: (queue) =>
       run(() => {

@@ -306,9 +306,10 @@ async function adoptAttempt(
   now: Date,
 ): Promise<JobRow | null> {
   const next = attemptPayload(row);
+  // >0: taken out now; -1: we had taken it out before (nobody has it); 0: a worker popped it.
   const removed = await deps.queue.remove(row.queue, next).catch(() => null);
-  if (row.dispatchedAt && !removed) return null;
-  if (removed) Object.assign(claim, { queue: row.queue, removed: next });
+  if (row.dispatchedAt && (removed === null || removed === 0)) return null;
+  if (removed !== null && removed > 0) Object.assign(claim, { queue: row.queue, removed: next });
   await tx.update(attempts).set({ endedAt: null, outcome: null, errorMessage: null }).where(eq(attempts.id, payloadId));
   const [updated] = await tx
     .update(jobs)

@@ -9,17 +9,21 @@ import { pickNext, waitingHeads } from './fairOrder.js';
  * The fleet's `/rpop/<queue>`: hands the worker the next job in fair order
  * and records the hand-out (the attempt's clock starts) in the same
  * transaction, so a job is never handed out unrecorded. The fair head is
- * locked; a head another transaction holds (a concurrent pop on any
- * instance, the window keeper) is passed over, never waited for. When it is
- * in the Redis window it is LREM'd inside the transaction: LREM is the arbiter between this endpoint and workers popping
+ * locked (a concurrent pop on any instance waits a few milliseconds, then
+ * re-checks it and moves on; the window keeper holds only jobs it is pushing
+ * or taking out of the list, for the moment it takes). When it is in the
+ * Redis window it is LREM'd inside the transaction: LREM is the arbiter between this endpoint and workers popping
  * Redis directly (LREM = 0: a direct popper has it; that hand-out is
  * recorded and the next job is tried).
  *
  * Failure modes: if the database is unreachable nothing was removed from
  * Redis and nothing is handed out (the worker sees "no job"). If Redis is
  * unreachable, windowed jobs are passed over (a direct popper may hold
- * them) and the rest served. If the commit fails after an LREM, the payload
- * is pushed back where it was before the error is reported. If the process
+ * them) and the rest served; an LREM whose answer timed out may still have
+ * run: its removal mark (queue.ts) tells the window keeper that nobody
+ * took the entry, so the job waits again rather than counting as popped.
+ * If the commit fails after an LREM, the payload is pushed back where it
+ * was before the error is reported. If the process
  * dies between the LREM and the commit, the window keeper finds the windowed
  * job gone from the list and records it as taken, so its clock runs and it
  * is re-run after its deadline: lost never, run twice never.
@@ -44,7 +48,8 @@ export async function popJob(deps: Deps, queue: string): Promise<string | null> 
         }
         if (n > 0) claim.removed = payload;
         // n = 0: a worker popping Redis directly took it a moment ago; record that hand-out.
-        return { row: await recordTake(tx, row, n > 0 ? 'rpop' : 'redis'), handOut: n > 0 };
+        // n = -1: gone because we removed it earlier (a claim that failed, or timed out and ran anyway): nobody runs it, hand it out.
+        return { row: await recordTake(tx, row, n === 0 ? 'redis' : 'rpop'), handOut: n !== 0 };
       });
     } catch (err) {
       if (claim.removed !== null) {

@@ -36,7 +36,9 @@ import { firstInOrder, rowsOf, untaken } from './fairOrder.js';
  * records the hand-outs the rewrite discovers last: no deadlock with pops,
  * which wait for the pass's rows while holding rows they passed over. Redis is
  * written before the commit: a failed write marks nothing, and a failed
- * commit leaves entries that the next pass takes out again.
+ * commit leaves entries that the next pass takes out again, or windowed jobs
+ * missing from the list with our removal mark on them (queue.ts), which the
+ * next pass puts back in line instead of counting them as popped.
  */
 export interface WindowPass {
   /** Jobs found popped straight from Redis. */
@@ -91,13 +93,20 @@ async function reconcile(deps: Deps, queue: string, pass: WindowPass): Promise<b
       .from(jobs)
       .where(and(inArray(jobs.id, gone.map((r) => r.id)), isNotNull(jobs.dispatchedAt), untaken()))
       .for('update', { skipLocked: true });
+    const missing: JobRow[] = [];
     for (const row of locked) {
       if (row.dispatchEpoch !== snapshot.epoch) {
         await unwindow(tx, row.id);
         pass.lost++;
       } else if (!inList.has(attemptPayload(row))) {
-        pass.taken.push(await recordTake(tx, row, 'redis'));
+        missing.push(row);
       }
+    }
+    // Missing: popped by a worker, unless we removed it ourselves (a failed claim or rewrite): then it waits again.
+    const ours = await deps.queue.removedByUs(queue, missing.map(attemptPayload));
+    for (const [i, row] of missing.entries()) {
+      if (ours[i]) await unwindow(tx, row.id);
+      else pass.taken.push(await recordTake(tx, row, 'redis'));
     }
     return true;
   });
@@ -168,7 +177,9 @@ async function refill(deps: Deps, queue: string, pass: WindowPass): Promise<bool
     const counts = await deps.queue.replace(queue, [...removable.map(attemptPayload), ...stale], wanted);
     pass.rewritten = true;
     const gone: JobRow[] = [];
-    for (const [i, row] of removable.entries()) if (counts[i] === 0) gone.push(row); // popped between the snapshot and the rewrite
+    // 0: popped between the snapshot and the rewrite: taken, and not pushed again.
+    // (-1: we had removed it already; it was pushed again if still wanted, like a present one.)
+    for (const [i, row] of removable.entries()) if (counts[i] === 0) gone.push(row);
     const goneIds = new Set(gone.map((r) => r.id));
     for (const id of left) if (!goneIds.has(id)) await unwindow(tx, id);
     // The pass waits for no row lock: a windowed job an /rpop holds (it is taking it) keeps its mark.

@@ -342,6 +342,31 @@ describe.each(backends)('$name backend', (backend) => {
       expect(await a.epoch()).toBe(next);
     });
 
+    it('marks what it removes as removed by us, so a missing entry tells who took it', async () => {
+      const q = queue();
+      const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(() => JSON.stringify({ id: randomUUID() }));
+      for (const p of [a, b, c, d]) await q.push('sdxl_queue', p);
+      expect(await q.remove('sdxl_queue', a)).toBe(1);
+      expect(await raw.rpop(`${prefix}sdxl_queue`)).toBe(b); // a worker popping the list itself
+      expect(await q.removedByUs('sdxl_queue', [a, b])).toEqual([true, false]);
+      // Gone: -1 when we removed it, 0 when a worker took it.
+      expect(await q.remove('sdxl_queue', a)).toBe(-1);
+      expect(await q.remove('sdxl_queue', b)).toBe(0);
+      expect(await q.replace('sdxl_queue', [a, b, c], [a, b])).toEqual([-1, 0, 1]);
+      // a (ours) pushed again, b (a worker's) not; c removed and marked; pushing clears a's mark.
+      expect(await raw.lrange(`${prefix}sdxl_queue`, 0, -1)).toEqual([a, d]);
+      expect(await q.removedByUs('sdxl_queue', [a, b, c, d])).toEqual([false, false, true, false]);
+      expect(await q.pushBack('sdxl_queue', c)).toBe(3);
+      expect(await q.removedByUs('sdxl_queue', [c])).toEqual([false]);
+      expect(await raw.ttl(`${prefix}genjob:unlisted:${JSON.parse(a).id}`)).toBe(-2);
+      await q.remove('sdxl_queue', c);
+      expect(await raw.ttl(`${prefix}genjob:unlisted:${JSON.parse(c).id}`)).toBeGreaterThan(3600);
+      // Entries that are not ours (no JSON id) are removed without a mark.
+      await q.push('sdxl_queue', 'plain');
+      expect(await q.remove('sdxl_queue', 'plain')).toBe(1);
+      expect(await q.remove('sdxl_queue', 'plain')).toBe(0);
+    });
+
     it('prefixes the list name with keyPrefix', async () => {
       const q = queue();
       await q.push('sdxl_queue', 'p');

@@ -222,6 +222,30 @@ describe('direct Redis pops and /rpop pops, two instances', () => {
     expect(order).toEqual([h[0], l[0], h[1], l[1], h[2], h[3], h[4], h[5], h[6], h[7]]);
   }, 40_000);
 
+  it('a windowed job removed by an /rpop claim that never recorded it (its answer timed out, or its commit failed) waits again at once, not until its deadline', async () => {
+    const token = await auth.sign({ sub: randomUUID() });
+    const [first, second] = await queueJobs(A, token, 2);
+    await eventually('windowed', async () => expect(await idsIn('sdxl_queue')).toEqual([first, second]));
+    // What such a claim left behind: the entry gone from the list, with our removal mark.
+    const [entry] = (await raw.lrange(key('sdxl_queue'), -1, -1)) as [string];
+    expect((JSON.parse(entry) as { id: string }).id).toBe(first);
+    const script = `redis.call('LREM', KEYS[1], 0, ARGV[1]); redis.call('SET', KEYS[2], '1', 'EX', 86400)`;
+    await raw.eval(script, 2, key('sdxl_queue'), `${prefix}genjob:unlisted:${first}`, entry);
+    // The window keeper sees who removed it: nobody runs it, so it is put back first in line.
+    await eventually('back in the window, first', async () => expect(await idsIn('sdxl_queue')).toEqual([first, second]), 10_000);
+    const [row] = await db`select attempts, picked_at from jobs where id = ${first}`;
+    expect([row.attempts, row.picked_at]).toEqual([0, null]);
+    // A worker popping straight from Redis then takes it, and that hand-out is recorded.
+    expect((JSON.parse((await raw.rpop(key('sdxl_queue')))!) as { id: string }).id).toBe(first);
+    await eventually('the hand-out was noticed', async () => {
+      const [taken] = await db`select attempts, picked_at from jobs where id = ${first}`;
+      expect(taken.attempts).toBe(1);
+      expect(taken.picked_at).not.toBeNull();
+    }, 5000);
+    const attempts = await db`select via from job_attempts where job_id = ${first}`;
+    expect(attempts.map((a) => a.via)).toEqual(['redis']);
+  }, 30_000);
+
   it('an instance killed between taking a windowed job and recording it loses nothing and runs nothing twice', async () => {
     const token = await auth.sign({ sub: randomUUID() });
     const [id] = await queueJobs(B, token, 1);
@@ -246,18 +270,13 @@ describe('direct Redis pops and /rpop pops, two instances', () => {
     await holding;
     await blocker.end();
 
-    // The survivors find the job gone from the list, record it as taken (nobody has it),
-    // and after its deadline hand it out again: exactly once.
-    const rerun = await eventually('handed out again', async () => {
-      const items = await raw.lrange(key('sdxl_queue'), 0, -1);
-      expect(items).toHaveLength(1);
-      return JSON.parse(items[0]) as { id: string };
-    }, 20_000);
-    expect(rerun.id).not.toBe(id);
+    // The survivors find the job gone from the list with the victim's removal mark on it: nobody
+    // runs it, so it goes back in line at once (no deadline to wait out) and is handed out once.
+    await eventually('back in the window', async () => expect(await idsIn('sdxl_queue')).toEqual([id]), 10_000);
     const survivor = fleet(A.url, await auth.sign({ sub: 'gpu', role: 'worker' }));
-    expect((await survivor.pop('sdxl_queue'))?.id).toBe(rerun.id);
+    expect((await survivor.pop('sdxl_queue'))?.id).toBe(id);
     expect(await survivor.pop('sdxl_queue')).toBeNull();
-    const attempts = await db`select number, outcome from job_attempts where job_id = ${id} order by number`;
-    expect(attempts.map((a) => a.outcome)).toEqual(['abandoned', null]);
+    const attempts = await db`select number, via, outcome from job_attempts where job_id = ${id} order by number`;
+    expect(attempts.map((a) => [a.number, a.via, a.outcome])).toEqual([[1, 'rpop', null]]);
   }, 60_000);
 });
