@@ -79,9 +79,8 @@ export async function popJob(deps: Deps, queue: string): Promise<string | null> 
  * Nothing of ours waits in the database. The Redis list may still hold
  * payloads pushed by another producer: those are handed over untouched, as
  * before this server existed. Payloads of ours found there (a window push
- * whose recording failed) go only if they are their job's current attempt,
- * untaken or recorded as taken from the list (by this very pop); anything
- * else is stale and dropped.
+ * whose recording failed) go only if they are their job's current, untaken
+ * attempt; anything else is stale and dropped.
  */
 async function popForeign(deps: Deps, queue: string): Promise<string | null> {
   if (deps.queue.kind !== 'redis') return null;
@@ -97,12 +96,7 @@ async function popForeign(deps: Deps, queue: string): Promise<string | null> {
     if (typeof id !== 'string' || !isUuid(id)) return payload;
     const row = await deps.db.transaction(async (tx) => {
       const [job] = await tx.select().from(jobs).where(eq(jobs.payloadId, id.toLowerCase())).for('update');
-      if (!job || job.status !== 'queued') return null;
-      if (!job.pickedAt) return recordTake(tx, job, 'rpop');
-      // Already recorded as taken by whoever found it gone from the list (an /rpop whose LREM
-      // found nothing, the window keeper): that popper is this one. Its clock starts now.
-      const [seen] = await tx.update(jobs).set({ lastSeenAt: new Date() }).where(eq(jobs.id, job.id)).returning();
-      return seen;
+      return job && job.status === 'queued' && !job.pickedAt ? recordTake(tx, job, 'rpop') : null;
     });
     if (row) {
       observeWait(deps, row);

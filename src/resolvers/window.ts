@@ -188,6 +188,12 @@ async function refill(deps: Deps, queue: string, pass: WindowPass): Promise<bool
     if (others.length) {
       for (const r of await tx.select({ id: jobs.id }).from(jobs).where(and(inArray(jobs.id, others), untaken())).for('update', { skipLocked: true })) mine.add(r.id);
     }
+    // A windowed job an /rpop took (or is taking) during the rewrite may have been put back in the
+    // list (its entry was gone with our removal mark). Take it out again: the /rpop's own LREM then
+    // finds our mark and still hands it out; a taken job never stays listed.
+    for (const row of chosen) {
+      if (!mine.has(row.id) && !goneIds.has(row.id)) await deps.queue.remove(queue, attemptPayload(row));
+    }
     const base = Date.now();
     for (const [i, row] of chosen.entries()) {
       if (goneIds.has(row.id) || !mine.has(row.id)) continue;
