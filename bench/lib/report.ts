@@ -81,6 +81,18 @@ export function evaluateTargets(r: Results): Target[] {
         met: errors === 0 && !('error' in v) && v.ok,
       });
     }
+    if (product?.pgbench && product.best) {
+      const pg = product.pgbench;
+      const atBest = product.pgbenchRatio?.atBest;
+      const p = 'levels' in pg ? pg.levels.find((l) => l.concurrency === product.best!.concurrency) : undefined;
+      out.push({
+        id: 'queue-vs-pgbench',
+        backend: name,
+        target: '≥ 0.6 of pgbench running the product’s own queueJob SQL at the same concurrency',
+        measured: 'error' in pg ? `pgbench failed: ${pg.error}` : `${atBest?.toFixed(2)} at c=${product.best.concurrency} (${product.best.rps.toFixed(0)}/s vs pgbench ${p?.tps.toFixed(0)} jobs/s)`,
+        met: 'error' in pg || atBest === null || atBest === undefined ? false : atBest >= 0.6,
+      });
+    }
     if (product?.best && baseline?.best && q?.ratio) {
       out.push({
         id: 'queue-vs-baseline',
@@ -192,6 +204,14 @@ function sections(r: Results): Section[] {
             const ratio = label.startsWith('product') ? q.ratio?.perConcurrency.find((x) => x.concurrency === l.concurrency)?.ratio : undefined;
             const cpu = l.cpuMsPerRequest;
             rows.push([label, l.concurrency, l.rps.toFixed(0), l.latencyMs.p50, l.latencyMs.p95, l.latencyMs.p99, l.errors, cpu ? cpu.server.toFixed(2) : '', cpu && name === 'production' ? cpu.postgres.toFixed(2) : '', l.loadAvg1 ?? '', ratio === undefined ? '' : ratio.toFixed(2)]);
+          }
+          if (t.pgbench && 'error' in t.pgbench) rows.push(['pgbench (product SQL)', 'error', t.pgbench.error.slice(0, 120), '', '', '', '', '', '', '', '']);
+          else if (t.pgbench) {
+            for (const l of t.pgbench.levels) {
+              const ratio = t.pgbenchRatio?.perConcurrency.find((x) => x.concurrency === l.concurrency)?.ratio;
+              rows.push(['pgbench (product SQL)', l.concurrency, l.tps.toFixed(0), `avg ${l.latencyAvgMs}`, '', '', l.failed, '', '', '', ratio === undefined ? '' : `product/pgbench ${ratio.toFixed(2)}`]);
+            }
+            notes.push(`pgbench (product SQL): \`${t.pgbench.command}\` on the run's database right after the product's levels, one job per transaction (bench/lib/pgbench.ts); its rows' last column is the product's req/s ÷ pgbench's jobs/s at that concurrency`);
           }
           const v = t.verification;
           notes.push(
