@@ -64,16 +64,18 @@ export async function pgbenchScript(databaseUrl: string, jobId: string, starting
       maxActive: 1_000_000,
     };
     const { lock, insert, count } = groupStatements([commit]);
-    // The ids become format() arguments: %1$s job, %2$s image, %3$s usage log, %4$s user.
+    // The ids become format() arguments: %1$s job, %2$s image, %3$s usage log, %4$s user. So does every
+    // ':' (%5$s): pgbench takes any ":name" in a prepared command, even inside a string, for a variable.
     const fill = (json: string) =>
       json
         .replace(/%/g, '%%')
         .replaceAll(j.id, '%1$s')
         .replaceAll(image.id, '%2$s')
         .replaceAll(usage.id as string, '%3$s')
-        .replaceAll(j.userId, '%4$s');
+        .replaceAll(j.userId, '%4$s')
+        .replaceAll(':', '%5$s');
     const user = `('00000000-0000-4000-8000-' || lpad((:client_id)::text, 12, '0'))`;
-    const doc = `format(${literal(fill(insert.params[0]!))}, gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), ${user})`;
+    const doc = `format(${literal(fill(insert.params[0]!))}, gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), ${user}, ':')`;
     if (!insert.text.startsWith('with ')) throw new Error('the insert statement no longer starts with a WITH clause');
     const insertText = `with doc as materialized (select ${doc} as d), ${insert.text.slice('with '.length).replaceAll('($1::text)', '(select d from doc)')}`;
     const lockText = lock.text.replaceAll('($1::text)', `('["' || ${user} || '"]')`);
