@@ -23,6 +23,8 @@ import { groupStatements, type JobToCommit } from '../../src/resolvers/queueComm
 
 export interface PgbenchLevel {
   concurrency: number;
+  /** pgbench clients: the concurrency, or fewer when PostgreSQL's max_connections leaves less room (the product itself uses a pool of 10). */
+  clients: number;
   /** Transactions (= jobs) per second, excluding connection set-up. */
   tps: number;
   latencyAvgMs: number;
@@ -98,14 +100,23 @@ export async function runPgbench(databaseUrl: string, script: string, concurrenc
   const args = (c: number) => ['-n', '-M', 'prepared', '-c', String(c), '-j', '1', '-T', String(Math.max(1, Math.round(durationSec))), '-f', file];
   const env = { ...process.env, PGHOST: url.hostname, PGPORT: url.port || '5432', PGUSER: decodeURIComponent(url.username), PGDATABASE: url.pathname.slice(1) };
   const levels: PgbenchLevel[] = [];
+  const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  let room: number;
   try {
-    for (const c of concurrency) {
+    const [row] = await admin`select current_setting('max_connections')::int - (select count(*)::int from pg_stat_activity) as room`;
+    room = Math.max(1, (row!.room as number) - 10);
+  } finally {
+    await admin.end();
+  }
+  try {
+    for (const concurrencyLevel of concurrency) {
+      const c = Math.min(concurrencyLevel, room);
       const { stdout } = await promisify(execFile)(bin, args(c), { env, maxBuffer: 1 << 24 });
       const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1]);
       const lat = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]);
       const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
       if (!Number.isFinite(tps)) throw new Error(`pgbench -c ${c}: no tps in its output:\n${stdout}`);
-      levels.push({ concurrency: c, tps: Math.round(tps * 10) / 10, latencyAvgMs: lat, failed });
+      levels.push({ concurrency: concurrencyLevel, clients: c, tps: Math.round(tps * 10) / 10, latencyAvgMs: lat, failed });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -209,7 +209,7 @@ function sections(r: Results): Section[] {
           else if (t.pgbench) {
             for (const l of t.pgbench.levels) {
               const ratio = t.pgbenchRatio?.perConcurrency.find((x) => x.concurrency === l.concurrency)?.ratio;
-              rows.push(['pgbench (product SQL)', l.concurrency, l.tps.toFixed(0), `avg ${l.latencyAvgMs}`, '', '', l.failed, '', '', '', ratio === undefined ? '' : `product/pgbench ${ratio.toFixed(2)}`]);
+              rows.push([l.clients === l.concurrency ? 'pgbench (product SQL)' : `pgbench (product SQL, ${l.clients} clients)`, l.concurrency, l.tps.toFixed(0), `avg ${l.latencyAvgMs}`, '', '', l.failed, '', '', '', ratio === undefined ? '' : `product/pgbench ${ratio.toFixed(2)}`]);
             }
             notes.push(`pgbench (product SQL): \`${t.pgbench.command}\` on the run's database right after the product's levels, one job per transaction (bench/lib/pgbench.ts); its rows' last column is the product's req/s ÷ pgbench's jobs/s at that concurrency`);
           }
