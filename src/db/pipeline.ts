@@ -29,34 +29,22 @@ const PGLITE_ROWS = {
 
 /**
  * Runs `statements` in order in one transaction and returns each one's rows;
- * any error rolls everything back and is thrown. On PostgreSQL, BEGIN, the
- * statements and COMMIT go out pipelined on one connection: one round trip
- * (a statement that fails aborts the transaction, and the COMMIT after it
- * then rolls back). On PGlite they run in its transaction.
+ * any error rolls everything back and is thrown. On PostgreSQL the
+ * statements go out pipelined after BEGIN (postgres.js sends the queries of
+ * one tick in one write), so a transaction costs three round trips whatever
+ * it holds; `begin` (not a reserved connection) because it fails the
+ * transaction when its connection closes instead of leaving it waiting. On
+ * PGlite they run in its transaction.
  */
 export async function runPipelined(db: Db, statements: FixedStatement[]): Promise<Row[][]> {
   const client = (db as unknown as { $client: Sql | PGlite }).$client;
-  if ('reserve' in client) return runOnPostgres(client, statements);
+  if ('begin' in client) {
+    const results = await client.begin((tx) => statements.map((s) => tx.unsafe(s.text, s.params, { prepare: true })));
+    return results.map((rows) => [...(rows as unknown as Row[])]);
+  }
   return client.transaction(async (tx) => {
     const out: Row[][] = [];
     for (const s of statements) out.push((await tx.query<Row>(s.text, s.params, PGLITE_ROWS)).rows);
     return out;
   });
-}
-
-async function runOnPostgres(sql: Sql, statements: FixedStatement[]): Promise<Row[][]> {
-  const conn = await sql.reserve();
-  try {
-    // postgres.js sends queries made in one tick in one write and answers them in order.
-    const settled = await Promise.allSettled([
-      conn.unsafe('begin'),
-      ...statements.map((s) => conn.unsafe(s.text, s.params, { prepare: true })),
-      conn.unsafe('commit'),
-    ]);
-    const failed = settled.find((r) => r.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
-    return settled.slice(1, -1).map((r) => [...(r as PromiseFulfilledResult<Row[]>).value]);
-  } finally {
-    conn.release();
-  }
 }
