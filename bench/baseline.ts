@@ -10,9 +10,14 @@
  *   - and pushes the payload with the same LPUSH (ioredis on REDIS_URL, or an
  *     in-process list on the embedded defaults, as src/pubsub/memoryQueue.ts).
  *
- * It leaves out only what the product adds on top of that work: request
+ * It leaves out what the product adds on top of that work: request
  * parsing/validation/execution by GraphQL, the content-policy check, the
- * post-push `dispatched_at` UPDATE and the two PUBLISHes of the change.
+ * active-job limit (a per-user advisory lock and count), the queue length
+ * (a count of the queue's waiting jobs) and the two PUBLISHes of the change;
+ * and it writes each job in a statement of its own, where the product groups
+ * concurrent calls into one transaction (src/resolvers/queueCommit.ts). The
+ * product no longer pushes at queueJob (the scheduler fills the Redis
+ * window), the baseline still does its LPUSH.
  *
  *   POST /queue  {"jobType","prompt","numImages"}  Authorization: Bearer <user token>
  *        → {"id","queueLength"}

@@ -81,6 +81,18 @@ export function evaluateTargets(r: Results): Target[] {
         met: errors === 0 && !('error' in v) && v.ok,
       });
     }
+    if (product?.pgbench && product.best) {
+      const pg = product.pgbench;
+      const atBest = product.pgbenchRatio?.atBest;
+      const p = 'levels' in pg ? pg.levels.find((l) => l.concurrency === product.best!.concurrency) : undefined;
+      out.push({
+        id: 'queue-vs-pgbench',
+        backend: name,
+        target: '≥ 0.6 of pgbench running the product’s own queueJob SQL at the same concurrency',
+        measured: 'error' in pg ? `pgbench failed: ${pg.error}` : `${atBest?.toFixed(2)} at c=${product.best.concurrency} (${product.best.rps.toFixed(0)}/s vs pgbench ${p?.tps.toFixed(0)} jobs/s)`,
+        met: 'error' in pg || atBest === null || atBest === undefined ? false : atBest >= 0.6,
+      });
+    }
     if (product?.best && baseline?.best && q?.ratio) {
       out.push({
         id: 'queue-vs-baseline',
@@ -192,6 +204,14 @@ function sections(r: Results): Section[] {
             const ratio = label.startsWith('product') ? q.ratio?.perConcurrency.find((x) => x.concurrency === l.concurrency)?.ratio : undefined;
             const cpu = l.cpuMsPerRequest;
             rows.push([label, l.concurrency, l.rps.toFixed(0), l.latencyMs.p50, l.latencyMs.p95, l.latencyMs.p99, l.errors, cpu ? cpu.server.toFixed(2) : '', cpu && name === 'production' ? cpu.postgres.toFixed(2) : '', l.loadAvg1 ?? '', ratio === undefined ? '' : ratio.toFixed(2)]);
+          }
+          if (t.pgbench && 'error' in t.pgbench) rows.push(['pgbench (product SQL)', 'error', t.pgbench.error.slice(0, 120), '', '', '', '', '', '', '', '']);
+          else if (t.pgbench) {
+            for (const l of t.pgbench.levels) {
+              const ratio = t.pgbenchRatio?.perConcurrency.find((x) => x.concurrency === l.concurrency)?.ratio;
+              rows.push([l.clients === l.concurrency ? 'pgbench (product SQL)' : `pgbench (product SQL, ${l.clients} clients)`, l.concurrency, l.tps.toFixed(0), `avg ${l.latencyAvgMs}`, '', '', l.failed, '', '', '', ratio === undefined ? '' : `product/pgbench ${ratio.toFixed(2)}`]);
+            }
+            notes.push(`pgbench (product SQL): \`${t.pgbench.command}\` on the run's database right after the product's levels, one job per transaction (bench/lib/pgbench.ts); its rows' last column is the product's req/s ÷ pgbench's jobs/s at that concurrency`);
           }
           const v = t.verification;
           notes.push(
@@ -345,7 +365,7 @@ export function markdown(r: Results, existingPath: string, resultsPath: string):
     '## How each figure is measured',
     '',
     '1. **queueJob**: `bench/load/http-load.ts` (a separate process, node:http keep-alive) runs `concurrency` virtual users, each its own user (random UUID `sub`, HS256 token), each sending `queueJob(sdxl_image_fast, numImages 1)` as soon as its previous answer arrived, for the duration per level, after a warm-up. Latency is per request at the client. Afterwards the acknowledged job ids are checked against `SELECT id FROM jobs` and the queue (`LRANGE` on Redis; on the embedded defaults `GET /llen`, 200 entries popped through `/rpop`, and the PGlite directory read after the server stopped).',
-    '2. **Baseline**: `bench/baseline.ts`, a plain node:http handler with the same token check (jose, HS256), the same payload, the same drizzle transaction through the same driver set-up (`src/db/client.ts`: user upsert, conditional debit, job row, image row, usage log) and the same LPUSH (ioredis, or an in-process list), measured by the same load generator in the same run. It does not do what the product adds: GraphQL, the content-policy check, the post-push `dispatched_at` UPDATE and the two PUBLISHes.',
+    '2. **Baseline**: `bench/baseline.ts`, a plain node:http handler with the same token check (jose, HS256), the same payload, the same drizzle transaction through the same driver set-up (`src/db/client.ts`: user upsert, conditional debit, job row, image row, usage log) and the same LPUSH (ioredis, or an in-process list), measured by the same load generator in the same run. It does not do what the product adds: GraphQL, the content-policy check, the active-job limit (advisory lock and count), the queue length count and the two PUBLISHes; and it writes each job alone where the product groups concurrent calls into one transaction. **pgbench** (PostgreSQL + Redis): the statements the product sends for one job (`groupStatements` in `src/resolvers/queueCommit.ts`, filled from a job the product wrote in the run: BEGIN, the per-user advisory lock, the debit/job/image/usage-log statement, the queue-length count, COMMIT) run by `pgbench -M prepared` on the run\'s database at the same concurrencies (clients capped by PostgreSQL\'s free connections), right after the product\'s levels (`bench/lib/pgbench.ts`).',
     '3. **Callback → subscriber**: S graphql-ws subscriptions, half `jobUpdated(id)` and half `myJobUpdates`, one per connection, each connection its own user with one queued job, spread over client processes (`bench/load/ws-clients.ts`). `bench/load/callbacks.ts` sends `processing` callbacks with rising `progress` at a fixed rate (open loop) to the watched jobs and records the send time of each (job, progress); clients record receipt times (`performance.timeOrigin + performance.now()`, the same clock across processes); the two are joined. Every callback changes its job, so it must reach that job\'s `jobUpdated` subscriber and its owner\'s `myJobUpdates` subscriber: lost = expected − received.',
     '4. **Idle subscriptions**: connections opened in steps (one subscription each, alternating `jobUpdated` on a pool of jobs and `myJobUpdates` of a fresh user), VmRSS of the server read from `/proc/<pid>/status` after the server goes idle. Beyond the server\'s open-files limit, further steps add a second subscription on connections already open.',
     '5. **Pickup**: one job at a time with random gaps; time from the client receiving queueJob\'s answer to the worker process holding the payload, via `/rpop` polling (at once again after a hit, the poll interval after a miss; the real fleet waits ~2 s, which adds ~1 s on average) and via a direct Redis `BRPOP`. Negative values: the worker had it before the client had its answer.',

@@ -15,6 +15,7 @@ import { getJson, request } from '../lib/http.js';
 import { cpuMs, cpuMsOfCommands, forkChild } from '../lib/proc.js';
 import { log, round, signToken, summarize, uuid, type Summary } from '../lib/util.js';
 import type { RunResult } from '../load/http-load.js';
+import { pgbenchScript, runPgbench, type PgbenchResult } from '../lib/pgbench.js';
 
 export interface LevelResult {
   concurrency: number;
@@ -57,6 +58,13 @@ export interface TargetResult {
   levels: LevelResult[];
   best: { concurrency: number; rps: number; p99: number } | null;
   verification: Verification | { error: string };
+  /**
+   * PostgreSQL + Redis, product only: pgbench running the product's own queueJob SQL (one job per
+   * transaction, bench/lib/pgbench.ts) on the run's database at the same concurrencies, right after.
+   */
+  pgbench?: PgbenchResult | { error: string };
+  /** Product req/s ÷ pgbench jobs/s, per concurrency and at the product's best level. */
+  pgbenchRatio?: { perConcurrency: Array<{ concurrency: number; ratio: number }>; atBest: number | null };
 }
 
 export interface QueuePhaseResult {
@@ -157,13 +165,31 @@ async function measure(ctx: Ctx, name: BackendName, target: 'graphql' | 'baselin
     const best = bestLevel ? { concurrency: bestLevel.concurrency, rps: bestLevel.rps, p99: bestLevel.latencyMs.p99 } : null;
 
     const verification = await verify(ctx, booted, target, acked).catch((err: unknown) => ({ error: String(err) }));
-    return {
+    const out: TargetResult = {
       firstRequestMs: round(first.elapsedMs),
       warmup: { ok: warm.ok, errors: warm.errors, durationSec: round(warm.elapsedMs / 1000) },
       levels: o.concurrency.map((c) => levels.find((l) => l.concurrency === c)!),
       best,
       verification,
     };
+    if (target === 'graphql' && booted.backend.databaseUrl && acked.length > 0) {
+      // The server stops first: pgbench has the machine (and the database, with the run's rows) to itself.
+      await booted.server.stop();
+      const url = booted.backend.databaseUrl;
+      const pg = await pgbenchScript(url, acked[acked.length - 1]!, 1_000_000_000)
+        .then((script) => runPgbench(url, script, o.concurrency, o.durationSec))
+        .catch((err: unknown) => ({ error: String(err) }));
+      out.pgbench = pg;
+      if ('levels' in pg) {
+        for (const l of pg.levels) log(`${name} pgbench (the product's queueJob SQL) c=${l.concurrency}: ${l.tps} jobs/s, latency avg ${l.latencyAvgMs} ms, failed ${l.failed}`);
+        const perConcurrency = levels.map((l) => {
+          const p = pg.levels.find((x) => x.concurrency === l.concurrency);
+          return { concurrency: l.concurrency, ratio: p && p.tps > 0 ? round(l.rps / p.tps, 3) : NaN };
+        });
+        out.pgbenchRatio = { perConcurrency, atBest: best ? (perConcurrency.find((x) => x.concurrency === best.concurrency)?.ratio ?? null) : null };
+      } else log(`${name} pgbench failed: ${pg.error}`);
+    }
+    return out;
   } finally {
     await loader.close();
     await booted.close();

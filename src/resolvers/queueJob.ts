@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { insertFrom, rowFrom, rowsOf } from '../db/statements.js';
-import { images, jobs, usageLogs, users, videos, type JobRow } from '../db/schema.js';
+import { jobs, users, type JobRow } from '../db/schema.js';
 import { CATALOG, expectedTimeOf, priceOf, type JobTypeEntry } from './catalog.js';
 import { checkContentPolicy } from './contentPolicy.js';
 import type { Deps } from './deps.js';
@@ -12,6 +11,7 @@ import { imageMetadata, queuedJobMetadata, queueUsageMetadata, videoMetadata } f
 import { checkPublicHost } from '../net/publicHost.js';
 import { publishJob } from './publish.js';
 import { waitingCount } from './fairOrder.js';
+import { commitJob, type Committed } from './queueCommit.js';
 import { buildPayload } from './workerPayload.js';
 import { checkWebhookRequest } from './webhooks.js';
 import { REFERENCE_BUCKET, validateJobRequest, type QueueJobRequest } from './validateJob.js';
@@ -23,10 +23,9 @@ export interface QueueJobResult {
 }
 
 /**
- * Queues a generation job: validate, check policy, then in one atomic SQL
- * statement debit credits and write the job, its placeholder outputs and its
- * usage log; after that, push the worker payload (or leave it to the
- * dispatcher).
+ * Queues a generation job: validate, check policy, then atomically debit
+ * credits and write the job, its placeholder outputs and its usage log (in a
+ * group commit with concurrent calls); the scheduler hands it out from there.
  */
 export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest): Promise<QueueJobResult> {
   const input = validateJobRequest(req, userId);
@@ -107,58 +106,19 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
     createdAt: now,
   };
 
-  // ONE statement, so one round trip and atomic without BEGIN/COMMIT: the
-  // debit (creating the user on first sight) returns a row only when the
-  // credits suffice, and the job, its outputs and its usage log are inserted
-  // from that row, so a short balance writes nothing at all. The job row
-  // comes back as the database wrote it (defaults included).
-  //
-  // MAX_ACTIVE_JOBS_PER_USER gates the debit too: `room` counts the user's
-  // queued and running jobs. A count alone races (two requests both see one
-  // place left), so the statement runs in a transaction behind a per-user
-  // advisory lock: the next request of the same user waits for this one to
-  // commit, and its statement's snapshot, taken after the lock, sees the job.
-  const start = deps.settings.startingCredits;
-  const maxActive = deps.settings.maxActiveJobsPerUser;
-  const debit = sql`room as (
-      select count(*) < ${maxActive}::int as ok from ${jobs}
-      where ${jobs.userId} = ${userId}::uuid and ${jobs.status} in ('queued', 'processing')
-    ),
-    debit as (
-      insert into ${users} (id, credits)
-        select ${userId}::uuid, ${start - cost}::int
-        where (select ok from room)
-          and (${start}::int >= ${cost}::int or exists (select 1 from ${users} where id = ${userId}::uuid))
-      on conflict (id) do update set credits = ${users}.credits - ${cost}::int where ${users}.credits >= ${cost}::int
-      returning credits
-    )`;
-  const outputs =
-    entry.format === 'video'
-      ? insertFrom(videos, [outputRows[0]], sql`job`)
-      : insertFrom(images, outputRows.map((r, i) => ({ ...r, imageIndex: i })), sql`job`);
-  const statement = sql`with ${debit},
-    job as (${insertFrom(jobs, [jobValues], sql`debit`)} returning *),
-    outputs as (${outputs}),
-    usage as (${insertFrom(usageLogs, [usageRow], sql`job`)})
-    select * from job`;
-
-  let row: JobRow;
+  // Written together with the queueJob calls around it (queueCommit.ts): the debit (creating the user on
+  // first sight) succeeds only when the credits suffice and the user is under MAX_ACTIVE_JOBS_PER_USER, and
+  // the job, its outputs and its usage log are inserted from it, so a refused request writes nothing.
+  let committed: Committed;
   try {
-    const [inserted] = await deps.db.transaction(async (tx) => {
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`active-jobs:${userId}`}, 0))`);
-      return rowsOf(await tx.execute(statement));
+    committed = await commitJob(deps.db, {
+      job: jobValues,
+      images: entry.format === 'video' ? [] : outputRows.map((r, i) => ({ ...r, imageIndex: i })),
+      videos: entry.format === 'video' ? [outputRows[0]] : [],
+      usage: usageRow,
+      startingCredits: deps.settings.startingCredits,
+      maxActive: deps.settings.maxActiveJobsPerUser,
     });
-    if (!inserted) {
-      await refuseWhenFull(deps, userId);
-      const [u] = await deps.db.select({ credits: users.credits }).from(users).where(eq(users.id, userId));
-      const available = u?.credits ?? start;
-      throw new DomainError(
-        'INSUFFICIENT_CREDITS',
-        `This job costs ${cost} credits and you have ${available}. Choose a cheaper job type or fewer images, or add credits.`,
-        { required: cost, available },
-      );
-    }
-    row = rowFrom(jobs, inserted);
   } catch (err) {
     // Two requests with one idempotency key raced: the loser's statement
     // failed as a whole (no debit); answer with the winner's job.
@@ -176,12 +136,22 @@ export async function queueJob(deps: Deps, userId: string, req: QueueJobRequest)
     }
     throw err;
   }
+  if (!committed) {
+    await refuseWhenFull(deps, userId);
+    const [u] = await deps.db.select({ credits: users.credits }).from(users).where(eq(users.id, userId));
+    const available = u?.credits ?? deps.settings.startingCredits;
+    throw new DomainError(
+      'INSUFFICIENT_CREDITS',
+      `This job costs ${cost} credits and you have ${available}. Choose a cheaper job type or fewer images, or add credits.`,
+      { required: cost, available },
+    );
+  }
 
   // The job waits in the database; the scheduler hands it out (and refills the Redis window) in fair order.
   deps.scheduler.changed(entry.queue);
-  const view = toView(row, []);
-  const [queueLength] = await Promise.all([waitingCount(deps.db, entry.queue), publishJob(deps, view)]);
-  return { job: view, queueLength, entry };
+  const view = toView(committed.row, []);
+  await publishJob(deps, view);
+  return { job: view, queueLength: committed.queueLength, entry };
 }
 
 /**

@@ -34,8 +34,8 @@ export interface TermStyle {
   word?: (word: string) => string;
 }
 
-/** Compiles one term to a global regex for {@link matchesAnyTerm}. */
-export function compileTerm(spec: TermSpec, style: TermStyle): RegExp {
+/** The regex source of one term, starting with {@link B_START}. */
+function termSource(spec: TermSpec, style: TermStyle): string {
   const term = typeof spec === 'string' ? spec : spec.term;
   const word = style.word ?? escapeRegex;
   let source = `${B_START}${term.trim().split(/\s+/).map(word).join(style.join)}${B_END}`;
@@ -43,16 +43,38 @@ export function compileTerm(spec: TermSpec, style: TermStyle): RegExp {
     const senses = spec.except.map((e) => phraseSource(e, style.join)).join('|');
     source += `(?!${style.exceptJoin ?? style.join}(?:${senses})${B_END})`;
   }
-  return new RegExp(source, 'g');
+  return source;
 }
 
-export function compileTerms(specs: readonly TermSpec[], style: TermStyle): readonly RegExp[] {
-  return specs.map((spec) => compileTerm(spec, style));
+/**
+ * A term list compiled for {@link matchesAnyTerm}: one regex for the whole
+ * list (scanned once per text) and one per term (only for the rare text
+ * whose first match is digits or symbols alone).
+ */
+export interface TermSet {
+  readonly any: RegExp;
+  readonly each: readonly RegExp[];
 }
 
-/** True when some match contains at least one real letter (digits or leet symbols alone are not a word). */
-export function matchesAnyTerm(text: string, res: readonly RegExp[]): boolean {
-  for (const re of res) {
+export function compileTerms(specs: readonly TermSpec[], style: TermStyle): TermSet {
+  const sources = specs.map((spec) => termSource(spec, style));
+  const alternatives = sources.map((s) => `(?:${s.slice(B_START.length)})`).join('|');
+  return { any: new RegExp(`${B_START}(?:${alternatives})`), each: sources.map((s) => new RegExp(s, 'g')) };
+}
+
+/**
+ * True when some term's match contains at least one real letter (digits or
+ * leet symbols alone are not a word). The whole list is scanned in one pass:
+ * its first match is at the leftmost place any term matches, and is exactly
+ * that term's own first match, so when it has a letter the answer is yes and
+ * when there is none it is no. Only a first match without letters needs each
+ * term's later matches, term by term.
+ */
+export function matchesAnyTerm(text: string, terms: TermSet): boolean {
+  const first = terms.any.exec(text);
+  if (!first) return false;
+  if (/[a-z]/.test(first[0])) return true;
+  for (const re of terms.each) {
     // matchAll works on a copy of the regex, so no lastIndex state leaks between calls.
     for (const m of text.matchAll(re)) {
       if (/[a-z]/.test(m[0])) return true;

@@ -45,6 +45,8 @@ beforeAll(async () => {
     // The request limits are out of the way (their own suites test them).
     RATE_LIMIT_PER_MINUTE: '1000000',
     MAX_ACTIVE_JOBS_PER_USER: '1000000',
+    // The one user queues as fast as the server lets it through every restart: credits must not be what runs out.
+    STARTING_CREDITS: '1000000000',
   });
   await waitReady(url, proc, 60_000);
 }, 120_000);

@@ -162,9 +162,10 @@ describe('direct Redis pops and /rpop pops, two instances', () => {
     }
     expect(new Set(handed.map((h) => h.by.split('-')[0]))).toEqual(new Set(['redis', 'rpop']));
 
+    // Every hand-out is an attempt with its clock started (the attempt's id is the payload id it handed out).
     await eventually('every hand-out recorded', async () => {
-      const rows = await db`select id, attempts, picked_at from jobs where id = any(${ids}::uuid[])`;
-      expect(rows.every((r) => r.attempts >= 1 && r.picked_at !== null)).toBe(true);
+      const rows = await db`select id from job_attempts where taken_at is not null and id = any(${handedIds}::uuid[])`;
+      expect(rows.map((r) => r.id as string).sort()).toEqual([...handedIds].sort());
     });
     const vias = await db`select via, count(*)::int as n from job_attempts where job_id = any(${ids}::uuid[]) group by via`;
     expect(vias.map((v) => v.via).sort()).toEqual(expect.arrayContaining(['redis', 'rpop']));
