@@ -26,15 +26,14 @@ import { firstInOrder, rowsOf, untaken } from './fairOrder.js';
  *
  * Locks. Passes of several instances never interleave: each transaction
  * holds a transaction-level advisory lock per queue. Recording the windowed
- * jobs gone from the list commits on its own (row locks taken with SKIP
- * LOCKED: an /rpop taking one of those rows settles it itself). The rewrite
- * locks only the jobs it adds to or takes out of the list, for the few
- * milliseconds it takes: an /rpop whose fair head is one of them waits that
- * long; every other pop goes ahead (a windowed job an /rpop takes meanwhile
- * is arbitrated by LREM). The pass itself never waits for a job's row lock
- * (SKIP LOCKED everywhere: a row an /rpop holds is one it is taking), and
- * records the hand-outs the rewrite discovers last: no deadlock with pops,
- * which wait for the pass's rows while holding rows they passed over. Redis is
+ * jobs gone from the list commits on its own, before the rewrite. The
+ * rewrite locks the jobs it pushes, takes out or re-orders for the few
+ * milliseconds it takes (an /rpop whose fair head is one of them waits that
+ * long, bounded by one rewrite); it never waits for a row lock itself (SKIP
+ * LOCKED: a row an /rpop holds is one it is taking, and is left in the list
+ * for that /rpop's LREM), and records the hand-outs the rewrite discovers
+ * last: no deadlock with pops, which wait for the pass's rows while holding
+ * rows they passed over. Redis is
  * written before the commit: a failed write marks nothing, and a failed
  * commit leaves entries that the next pass takes out again, or windowed jobs
  * missing from the list with our removal mark on them (queue.ts), which the
@@ -147,26 +146,25 @@ async function refill(deps: Deps, queue: string, pass: WindowPass): Promise<bool
       }
     }
 
-    // The fair order's head, as of now. Jobs not in the list yet are locked while they are pushed
-    // (one an /rpop holds is passed over: it is taking it); the windowed ones are not.
+    // The fair order's head, as of now. Every job the rewrite touches (pushes, takes out, or puts back
+    // in order) is locked while the list is rewritten; one another transaction holds (an /rpop taking
+    // it) is left where it is, for that /rpop's LREM to settle.
     const head = await firstInOrder(tx, queue, size);
     const presentIds = new Set(present.map((r) => r.id));
     const adding = head.filter((id) => !presentIds.has(id));
     const added = adding.length
       ? await tx.select().from(jobs).where(and(inArray(jobs.id, adding), untaken(), sql`${jobs.dispatchedAt} is null`)).for('update', { skipLocked: true })
       : [];
-    const rowOf = new Map([...present, ...added].map((r) => [r.id, r]));
-    const chosen = head.filter((id) => rowOf.has(id)).map((id) => rowOf.get(id)!);
-    // Windowed jobs leaving the list are locked too (an /rpop holding one is taking it: it stays
-    // listed, and the next pass looks again), so no /rpop mistakes their removal for a direct pop.
-    const chosenIds = new Set(chosen.map((r) => r.id));
-    const leaving = present.filter((r) => !chosenIds.has(r.id)).map((r) => r.id);
-    const left = new Set(
-      leaving.length
-        ? (await tx.select({ id: jobs.id }).from(jobs).where(and(inArray(jobs.id, leaving), untaken())).for('update', { skipLocked: true })).map((r) => r.id)
+    const held = new Set(
+      present.length
+        ? (await tx.select({ id: jobs.id }).from(jobs).where(and(inArray(jobs.id, [...presentIds]), untaken())).for('update', { skipLocked: true })).map((r) => r.id)
         : [],
     );
-    const kept = present.filter((r) => chosenIds.has(r.id) || left.has(r.id));
+    const kept = present.filter((r) => held.has(r.id));
+    const rowOf = new Map([...kept, ...added].map((r) => [r.id, r]));
+    const chosen = head.filter((id) => rowOf.has(id)).map((id) => rowOf.get(id)!);
+    const chosenIds = new Set(chosen.map((r) => r.id));
+    const left = new Set(kept.filter((r) => !chosenIds.has(r.id)).map((r) => r.id));
 
     const listed = [...snapshot.items].reverse().filter((item) => known.has(item));
     const wanted = chosen.map(attemptPayload);
@@ -182,21 +180,9 @@ async function refill(deps: Deps, queue: string, pass: WindowPass): Promise<bool
     for (const [i, row] of removable.entries()) if (counts[i] === 0) gone.push(row);
     const goneIds = new Set(gone.map((r) => r.id));
     for (const id of left) if (!goneIds.has(id)) await unwindow(tx, id);
-    // The pass waits for no row lock: a windowed job an /rpop holds (it is taking it) keeps its mark.
-    const mine = new Set([...added.map((r) => r.id), ...left]);
-    const others = chosen.filter((r) => !mine.has(r.id) && !goneIds.has(r.id)).map((r) => r.id);
-    if (others.length) {
-      for (const r of await tx.select({ id: jobs.id }).from(jobs).where(and(inArray(jobs.id, others), untaken())).for('update', { skipLocked: true })) mine.add(r.id);
-    }
-    // A windowed job an /rpop took (or is taking) during the rewrite may have been put back in the
-    // list (its entry was gone with our removal mark). Take it out again: the /rpop's own LREM then
-    // finds our mark and still hands it out; a taken job never stays listed.
-    for (const row of chosen) {
-      if (!mine.has(row.id) && !goneIds.has(row.id)) await deps.queue.remove(queue, attemptPayload(row));
-    }
     const base = Date.now();
     for (const [i, row] of chosen.entries()) {
-      if (goneIds.has(row.id) || !mine.has(row.id)) continue;
+      if (goneIds.has(row.id)) continue;
       await tx
         .update(jobs)
         .set({ dispatchedAt: new Date(base + i), dispatchEpoch: snapshot.epoch })
