@@ -1,8 +1,8 @@
 /**
  * Measurement 3: callback → subscriber latency. S open graphql-ws
  * subscriptions (half `jobUpdated(id)`, half `myJobUpdates`, one per
- * connection, each connection its own user) spread over a few client
- * processes, while a driver process sends `processing` callbacks with rising
+ * connection, each connection its own user, whose one job a worker has
+ * started) spread over a few client processes, while a driver process sends `processing` callbacks with rising
  * progress at a fixed rate to the jobs being watched. Each callback changes
  * its job, so it must reach both the job's jobUpdated subscriber and its
  * owner's myJobUpdates subscriber. Latency: from the driver's send time of
@@ -84,7 +84,17 @@ export async function callbackPhase(ctx: Ctx, name: BackendName, shared?: Booted
     for (let i = 0; i < procs; i++) clients.push(await forkChild('bench/load/ws-clients.ts', `ws-clients-${i}`));
     children.push(...clients);
 
-    let progressBase = 0;
+    // The fleet's first callback for a job it took: every watched job is running before the
+    // subscriptions open, as in production, where progress callbacks come from workers holding
+    // their jobs. (A callback to a job nobody took would also take it from the queue, and the
+    // position updates that sends to every other waiting job's subscriber are not this measurement.)
+    const started = await driver.call<{ sent: Array<[number, number, number, number, number]>; errors: number; errorSamples: string[] }>(
+      { cmd: 'run', url: server.url, token: workerToken, jobs: jobOf, rate: 400, durationMs: Math.ceil((nUsers / 400) * 1000), progressBase: 0, maxInflight: nUsers },
+      nUsers * 50 + 120_000,
+    );
+    const notStarted = started.sent.filter((s) => s[3] !== 1).length + (nUsers - started.sent.length);
+    if (started.errors > 0 || notStarted > 0) throw new Error(`setup: ${notStarted} jobs not started: ${started.errorSamples.join('; ')}`);
+    let progressBase = 1;
     const levels: CallbackPhaseResult['levels'] = [];
     for (const S of [...o.subs].sort((a, b) => a - b)) {
       try {
