@@ -10,7 +10,11 @@ export interface EventSubscription<T> extends AsyncIterableIterator<T> {
 
 export interface EventBus {
   readonly kind: 'memory' | 'redis';
-  publish(topic: string, payload: unknown): Promise<void>;
+  /**
+   * One message on `topic`, or on each of several topics: the payload is
+   * serialised once, and a bus that can sends them in one go.
+   */
+  publish(topic: string | readonly string[], payload: unknown): Promise<void>;
   /**
    * Resolves once the subscription is active (messages published after the
    * promise resolves are delivered), to an iterator of the payloads published

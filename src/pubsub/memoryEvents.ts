@@ -32,11 +32,14 @@ export function createMemoryEventBus(): MemoryEventBus {
     async publish(topic, payload) {
       if (closed) throw new Error('The in-memory event bus is closed.');
       const json = toJson(payload); // throws here for unserialisable payloads, as Redis would
-      const subs = byTopic.get(topic);
-      if (!subs) return;
-      // Parsed once and shared, like RedisPubSub does for local subscribers.
-      const value: unknown = JSON.parse(json);
-      for (const sub of subs) sub.push(value);
+      let value: unknown;
+      for (const t of typeof topic === 'string' ? [topic] : topic) {
+        const subs = byTopic.get(t);
+        if (!subs) continue;
+        // Parsed once and shared, like RedisPubSub does for local subscribers.
+        if (value === undefined) value = JSON.parse(json);
+        for (const sub of subs) sub.push(value);
+      }
     },
     async subscribe<T>(topics: string[]): Promise<EventSubscription<T>> {
       if (closed) throw new Error('The in-memory event bus is closed.');

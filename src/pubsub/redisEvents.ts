@@ -96,7 +96,18 @@ export function createRedisEventBus(opts: RedisConnectionOptions): EventBus {
       if (closed) throw closedError();
       const json = toJson(payload);
       // Publishing a string: RedisPubSub would JSON.stringify it again, so go to the publisher directly.
-      await command(publisher, opts.url, `PUBLISH ${prefix}${topic}`, () => publisher.client.publish(prefix + topic, json));
+      if (typeof topic === 'string') {
+        await command(publisher, opts.url, `PUBLISH ${prefix}${topic}`, () => publisher.client.publish(prefix + topic, json));
+        return;
+      }
+      // Several topics: one pipeline, one write, in order.
+      await command(publisher, opts.url, `PUBLISH ${topic.map((t) => prefix + t).join(' ')}`, async () => {
+        const pipeline = publisher.client.pipeline();
+        for (const t of topic) pipeline.publish(prefix + t, json);
+        const results = (await pipeline.exec()) ?? [];
+        const failed = results.find(([err]) => err);
+        if (failed) throw failed[0];
+      });
     },
 
     async subscribe<T>(topics: string[]): Promise<EventSubscription<T>> {

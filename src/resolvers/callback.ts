@@ -1,6 +1,6 @@
 import { and, eq, gte, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Tx } from '../db/client.js';
+import type { Db, Tx } from '../db/client.js';
 import { attempts, images, jobs, users, videos, type AttemptRow, type JobRow } from '../db/schema.js';
 import { SNIFF_BYTES, sniffContentType } from '../storage/contentType.js';
 import { isUuid, TERMINAL_STATUSES } from '../vocabulary.js';
@@ -103,6 +103,10 @@ function withoutNul<T>(value: T): T {
  */
 export async function applyCallback(deps: Deps, body: CallbackBody): Promise<CallbackResult> {
   if (!isUuid(body.job_id)) throw notFound(`Job ${body.job_id} not found.`);
+  if (body.status === 'processing' && body.progress != null) {
+    const moved = await progressOfRunningJob(deps, body.job_id.toLowerCase(), body.progress);
+    if (moved) return moved;
+  }
   const inspected = body.status === 'completed' ? await inspectOutputs(deps, body) : new Map<string, Inspected>();
   type Outcome = { row: JobRow; changed: boolean; assetsProcessed: number; superseded?: boolean; requeued?: boolean };
   // The next attempt's payload, taken out of the Redis window when an abandoned attempt is adopted
@@ -325,6 +329,60 @@ async function adoptAttempt(
     .where(eq(jobs.id, row.id))
     .returning();
   return updated;
+}
+
+/**
+ * The most frequent callback, progress on a running job, in one statement:
+ * the row lock, the checks and the change (status processing, progress up,
+ * the attempt's clock restarted, version bumped) in a single UPDATE, instead
+ * of BEGIN, SELECT … FOR UPDATE, UPDATE and COMMIT. It changes a row only
+ * when the transaction below would have changed it the same way: the
+ * callback names the job's current attempt, a worker took it, it is not
+ * finished, and the progress rises (or the job starts processing). Anything
+ * else (no row) goes through the full path, which decides and answers as
+ * always. A processing job's place in the fair order depends only on its
+ * being taken, which this path never changes, so the scheduler is not told.
+ */
+async function progressOfRunningJob(deps: Deps, payloadId: string, reported: number): Promise<CallbackResult | null> {
+  const [row] = await progressStatement(deps.db).execute({
+    payloadId,
+    progress: Math.min(99, Math.round(reported)),
+    now: new Date().toISOString(),
+  });
+  if (!row) return null;
+  const view = await viewOf(deps.db, row);
+  await publishJob(deps, view);
+  return { job: view, changed: true, assetsProcessed: 0, superseded: false };
+}
+
+/** Built once per database: drizzle would otherwise rebuild the SQL text on every callback. */
+const progressStatements = new WeakMap<Db, ReturnType<typeof buildProgressStatement>>();
+
+function progressStatement(db: Db) {
+  let statement = progressStatements.get(db);
+  if (!statement) progressStatements.set(db, (statement = buildProgressStatement(db)));
+  return statement;
+}
+
+function buildProgressStatement(db: Db) {
+  const progress = sql`${sql.placeholder('progress')}::int`;
+  const now = sql`${sql.placeholder('now')}::timestamptz`;
+  return db
+    .update(jobs)
+    .set({
+      status: 'processing',
+      progress: sql`greatest(${jobs.progress}, ${progress})`,
+      startedAt: sql`coalesce(${jobs.startedAt}, ${now})`,
+      lastSeenAt: now,
+      updatedAt: now,
+      version: sql`${jobs.version} + 1`,
+    })
+    .where(
+      sql`${jobs.payloadId} = ${sql.placeholder('payloadId')}::uuid and ${jobs.pickedAt} is not null
+        and (${jobs.status} = 'queued' or (${jobs.status} = 'processing' and ${jobs.progress} < ${progress}))`,
+    )
+    .returning()
+    .prepare('callback_progress');
 }
 
 interface Inspected {

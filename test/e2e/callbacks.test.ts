@@ -127,6 +127,28 @@ describe('processing and progress', () => {
     }
   });
 
+  it('a progress callback takes a job no worker was seen taking; on a finished job it changes nothing', async () => {
+    const user = await newUser();
+    const job = await queueJob(user, { jobType: 'image_fast', prompt: 'taken by its first callback' });
+    const row = async () => (await server.app.deps.db.select().from(jobs).where(eq(jobs.id, job.id)))[0]!;
+    expect(await row()).toMatchObject({ status: 'queued', pickedAt: null, attempts: 0 });
+    expect((await worker.callback({ job_id: job.id, status: 'processing', progress: 20 })).status).toBe(200);
+    const taken = await row();
+    expect(taken).toMatchObject({ status: 'processing', progress: 20, attempts: 1 });
+    expect(taken.pickedAt).not.toBeNull();
+    expect(taken.startedAt).not.toBeNull();
+    expect((await worker.callback({ job_id: job.id, status: 'processing', progress: 40 })).status).toBe(200);
+    const moved = await row();
+    expect(moved).toMatchObject({ progress: 40, attempts: 1, version: taken.version + 1 });
+    expect(moved.startedAt).toEqual(taken.startedAt);
+    expect((await worker.callback({ job_id: job.id, status: 'failed', error_message: 'bad prompt' })).status).toBe(200);
+    const failed = await row();
+    const late = await worker.callback({ job_id: job.id, status: 'processing', progress: 90 });
+    expect(late.status).toBe(200);
+    expect(((await late.json()) as { message: string }).message).toMatch(/already failed/);
+    expect(await row()).toEqual(failed);
+  });
+
   it('progress out of 0..100 is a 400 and changes nothing', async () => {
     const user = await newUser();
     const { job } = await started(user, { jobType: 'image_fast', prompt: 'bad progress' });
