@@ -11,8 +11,8 @@ export interface EventSubscription<T> extends AsyncIterableIterator<T> {
 export interface EventBus {
   readonly kind: 'memory' | 'redis';
   /**
-   * One message on `topic`, or on each of several topics: the payload is
-   * serialised once, and a bus that can sends them in one go.
+   * One message on `topic`, or on each of several topics (in that order):
+   * the payload is serialised once for all of them.
    */
   publish(topic: string | readonly string[], payload: unknown): Promise<void>;
   /**

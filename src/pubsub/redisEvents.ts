@@ -100,14 +100,11 @@ export function createRedisEventBus(opts: RedisConnectionOptions): EventBus {
         await command(publisher, opts.url, `PUBLISH ${prefix}${topic}`, () => publisher.client.publish(prefix + topic, json));
         return;
       }
-      // Several topics: one pipeline, one write, in order.
-      await command(publisher, opts.url, `PUBLISH ${topic.map((t) => prefix + t).join(' ')}`, async () => {
-        const pipeline = publisher.client.pipeline();
-        for (const t of topic) pipeline.publish(prefix + t, json);
-        const results = (await pipeline.exec()) ?? [];
-        const failed = results.find(([err]) => err);
-        if (failed) throw failed[0];
-      });
+      // Several topics: the commands go out back to back, in order (an ioredis
+      // pipeline would save a write but costs more CPU than it saves).
+      await command(publisher, opts.url, `PUBLISH ${topic.map((t) => prefix + t).join(' ')}`, () =>
+        Promise.all(topic.map((t) => publisher.client.publish(prefix + t, json))),
+      );
     },
 
     async subscribe<T>(topics: string[]): Promise<EventSubscription<T>> {

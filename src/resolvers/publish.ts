@@ -13,7 +13,7 @@ export const userTopic = (userId: string) => `user:${userId}`;
 export async function publishJob(deps: Pick<Deps, 'events' | 'logger' | 'metrics'>, view: JobView): Promise<void> {
   countJobChange(deps.metrics, view);
   try {
-    // One serialisation and (Redis) one write for both topics.
+    // One serialisation for both topics.
     await deps.events.publish([jobTopic(view.id), userTopic(view.userId)], view);
   } catch (err) {
     deps.logger.warn({ err, jobId: view.id }, 'could not publish a job change; subscribers will catch up from the database');
