@@ -23,10 +23,10 @@ import { pickNext, waitingHeads } from './fairOrder.js';
  * run: its removal mark (queue.ts) tells the window keeper that nobody
  * took the entry, so the job waits again rather than counting as popped.
  * If the commit fails after an LREM, the payload is pushed back where it
- * was before the error is reported. If the process
- * dies between the LREM and the commit, the window keeper finds the windowed
- * job gone from the list and records it as taken, so its clock runs and it
- * is re-run after its deadline: lost never, run twice never.
+ * was before the error is reported. If the process dies between the LREM
+ * and the commit, the window keeper finds the windowed job gone from the
+ * list with our removal mark, so nobody runs it: it goes back in line at
+ * once. Lost never, run twice never.
  */
 export async function popJob(deps: Deps, queue: string): Promise<string | null> {
   // One transaction per candidate: a windowed job a direct popper took is recorded and committed
@@ -55,7 +55,7 @@ export async function popJob(deps: Deps, queue: string): Promise<string | null> 
       if (claim.removed !== null) {
         // The claim was not recorded: put the payload back at the popping end, as if never popped.
         await deps.queue.pushBack(queue, claim.removed).catch((pushErr: unknown) => {
-          deps.logger.error({ err: String(pushErr), queue }, 'could not put a payload back after a failed claim; the window keeper will re-run the job after its deadline');
+          deps.logger.error({ err: String(pushErr), queue }, 'could not put a payload back after a failed claim; the window keeper puts the job back in line (its removal mark says nobody runs it)');
         });
       }
       // Two pops that each hold a row they passed over (taken meanwhile) can wait on each other:
