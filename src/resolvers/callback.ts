@@ -270,7 +270,7 @@ export async function applyCallback(deps: Deps, body: CallbackBody): Promise<Cal
   } catch (err) {
     if (claim.removed !== null) {
       await deps.queue.pushBack(claim.queue, claim.removed).catch((pushErr: unknown) => {
-        deps.logger.error({ err: String(pushErr), queue: claim.queue }, 'could not put a payload back after a failed callback; the window keeper will re-run the job after its deadline');
+        deps.logger.error({ err: String(pushErr), queue: claim.queue }, 'could not put a payload back after a failed callback; the window keeper puts the job back in line (its removal mark says nobody runs it)');
       });
     }
     throw err;
