@@ -6,7 +6,7 @@ import { WebSocketServer } from 'ws';
 import { principalFrom } from '../auth/principal.js';
 import type { Auth } from '../auth/tokens.js';
 import { rateLimitMessage, type RateLimiter } from '../limits/rateLimiter.js';
-import { isGraphQLError, isResultWithErrors, withCode, withContractCodes } from '../plugins/useContractCodes.js';
+import { isGraphQLError, isResultWithErrors, withCode, withContractCodes, withExtensions } from '../plugins/useContractCodes.js';
 import { rateKeyOf } from '../plugins/useRateLimit.js';
 import { atTime, tokenExpiredError } from '../plugins/useTokenExpiry.js';
 import { originAllowed } from './cors.js';
@@ -122,12 +122,5 @@ export function attachWebSockets<TContext extends object>(
 function withoutHttp(error: GraphQLError): GraphQLError {
   if (!error.extensions || !('http' in error.extensions)) return error;
   const { http: _http, ...extensions } = error.extensions;
-  return new GraphQLError(error.message, {
-    nodes: error.nodes,
-    source: error.source,
-    positions: error.positions,
-    path: error.path,
-    originalError: error.originalError,
-    extensions,
-  });
+  return withExtensions(error, extensions);
 }

@@ -27,16 +27,21 @@ export function isResultWithErrors(result: unknown): result is { errors: readonl
   return typeof result === 'object' && result !== null && Array.isArray((result as { errors?: unknown }).errors);
 }
 
-/** The same error with `extensions.code` set to `code`. */
-export function withCode(error: GraphQLError, code: string): GraphQLError {
+/** The same error (message, locations, path, cause) with other `extensions`. */
+export function withExtensions(error: GraphQLError, extensions: Record<string, unknown>): GraphQLError {
   return new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
     path: error.path,
     originalError: error.originalError,
-    extensions: { ...error.extensions, code },
+    extensions,
   });
+}
+
+/** The same error with `extensions.code` set to `code`. */
+export function withCode(error: GraphQLError, code: string): GraphQLError {
+  return withExtensions(error, { ...error.extensions, code });
 }
 
 export function withContractCodes<T extends { errors: readonly GraphQLError[] }>(result: T): T {

@@ -20,6 +20,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { readLimited } from '../http/body.js';
+import { withExtensions } from './useContractCodes.js';
 
 /** The GraphQL request limits (http-contract.md "Added 2026-11-29"); the README's "Limits" section lists them. */
 export interface RequestLimits {
@@ -174,15 +175,8 @@ function reportAsLimit(limit: 'maxDepth' | 'maxAliases', max: number) {
   };
 }
 
-function withStatus400<E extends GraphQLError>(error: E): E {
-  return new GraphQLError(error.message, {
-    nodes: error.nodes,
-    source: error.source,
-    positions: error.positions,
-    path: error.path,
-    originalError: error.originalError,
-    extensions: { ...error.extensions, http: { status: 400 } },
-  }) as E;
+function withStatus400(error: GraphQLError): GraphQLError {
+  return withExtensions(error, { ...error.extensions, http: { status: 400 } });
 }
 
 function withoutSuggestions<E extends GraphQLError>(error: E): E {
