@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { tcpRelay } from '../helpers/tcp-relay.js';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, gql, startOn, TEST_JWT_SECRET, type GqlResult, type TestServer } from '../helpers/app.js';
@@ -7,40 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/**
- * A TCP relay between the app and the machine's PostgreSQL: taking it down
- * drops every connection and refuses new ones, exactly what the app sees
- * when the database goes away, without stopping the shared server.
- */
-function relay(port: number, target = 5432) {
-  let server: Server | null = null;
-  const sockets = new Set<Socket>();
-  const up = () =>
-    new Promise<void>((resolve) => {
-      server = createServer((client) => {
-        const upstream = connect(target, '127.0.0.1');
-        for (const s of [client, upstream]) {
-          sockets.add(s);
-          s.on('close', () => sockets.delete(s));
-          s.on('error', () => s.destroy());
-        }
-        client.pipe(upstream).pipe(client);
-      });
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-  const down = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server ? server.close(() => resolve()) : resolve();
-      server = null;
-    });
-  return { up, down };
-}
-
+// The app reaches the machine's PostgreSQL through a TCP relay the tests cut and restore.
 const ADMIN = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const dbName = `genjob_pgfault_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
 let server: TestServer;
-let proxy: ReturnType<typeof relay>;
+let proxy: ReturnType<typeof tcpRelay>;
 let dataDir: string;
 
 beforeAll(async () => {
@@ -48,7 +19,7 @@ beforeAll(async () => {
   await admin.unsafe(`create database "${dbName}"`);
   await admin.end();
   const port = await freePort();
-  proxy = relay(port);
+  proxy = tcpRelay(port);
   await proxy.up();
   dataDir = mkdtempSync(join(tmpdir(), 'genjob-pgfault-'));
   server = await startOn({

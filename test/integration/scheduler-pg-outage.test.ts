@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { tcpRelay } from '../helpers/tcp-relay.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -18,37 +18,12 @@ import { eventually, startPrivateRedis, type PrivateRedis } from '../helpers/red
  * none lost, none twice.
  */
 
-function relay(port: number, target = 5432) {
-  let server: Server | null = null;
-  const sockets = new Set<Socket>();
-  return {
-    up: () =>
-      new Promise<void>((resolve) => {
-        server = createServer((client) => {
-          const upstream = connect(target, '127.0.0.1');
-          for (const s of [client, upstream]) {
-            sockets.add(s);
-            s.on('close', () => sockets.delete(s));
-            s.on('error', () => s.destroy());
-          }
-          client.pipe(upstream).pipe(client);
-        });
-        server.listen(port, '127.0.0.1', () => resolve());
-      }),
-    down: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server ? server.close(() => resolve()) : resolve();
-        server = null;
-      }),
-  };
-}
 
 const ADMIN = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const dbName = `genjob_rpopfault_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
 const prefix = `rf${randomUUID().slice(0, 8)}:`;
 let server: TestServer;
-let proxy: ReturnType<typeof relay>;
+let proxy: ReturnType<typeof tcpRelay>;
 let redis: PrivateRedis;
 let raw: Redis;
 let dataDir: string;
@@ -58,7 +33,7 @@ beforeAll(async () => {
   await admin.unsafe(`create database "${dbName}"`);
   await admin.end();
   const port = await freePort();
-  proxy = relay(port);
+  proxy = tcpRelay(port);
   await proxy.up();
   redis = await startPrivateRedis();
   raw = new Redis(redis.url, { maxRetriesPerRequest: 1 });
