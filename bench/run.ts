@@ -10,6 +10,7 @@ import { join, relative, resolve } from 'node:path';
 import type { BackendName } from './lib/backends.js';
 import { pgliteTemplate } from './lib/backends.js';
 import { boot, PHASES, type Ctx, type Options, type PhaseName } from './lib/context.js';
+import { ensureBuilt } from '../scripts/build.mjs';
 import { killAllStarted, machineBusy, ROOT } from './lib/proc.js';
 import { evaluateTargets, markdown, printReport, type BackendResults, type Results } from './lib/report.js';
 import { log, round } from './lib/util.js';
@@ -42,6 +43,8 @@ const HELP = `npm run bench -- [flags]
   --cpu-prof DIR          run measured servers under node --cpu-prof, profiles into DIR
   --baseline-variants L   also measure these baseline variants (experiment): transaction
   --share-server          one server per backend for callbacks, scale and pickup (default in smoke mode)
+  --server src|dist       the product as measured: dist (default; the production build that npm start
+                          runs, built first when stale) or src (the sources through tsx; smoke default)
   --name NAME             results file name (default full, or smoke)
   --out DIR               results directory (default bench/results)
   --markdown PATH         where to write the summary (default BENCHMARKS.md; "none" to skip)
@@ -98,6 +101,7 @@ function parseArgs(argv: string[]): Options {
   const prof = str('cpu-prof', '');
   const opts: Options = {
     smoke,
+    serverScript: serverScript(str('server', smoke ? 'src' : 'dist')),
     name: str('name', smoke ? 'smoke' : 'full'),
     outDir: resolve(ROOT, str('out', 'bench/results')),
     markdown: md === 'none' ? null : resolve(ROOT, md),
@@ -131,6 +135,12 @@ function parseArgs(argv: string[]): Options {
     if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host)) throw new Error(`${u}: only local services may be benchmarked`);
   }
   return opts;
+}
+
+function serverScript(v: string): Options['serverScript'] {
+  if (v === 'dist') return 'dist/server.js';
+  if (v === 'src') return 'src/server.ts';
+  throw new Error(`--server: ${v} is neither src nor dist`);
 }
 
 async function main(): Promise<number> {
@@ -175,6 +185,7 @@ async function main(): Promise<number> {
       log(`waiting for an idle machine: ${Math.round(busy * 100)}% busy`);
     }
   }
+  if (opts.serverScript === 'dist/server.js' && (await ensureBuilt({ quiet: true }))) log('built dist/ first');
   started = Date.now(); // the run's clock starts after any wait for an idle machine
   const busyStart = await machineBusy(1000);
   const loadStart = os.loadavg().map((x) => round(x, 2));

@@ -129,6 +129,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
     const devToken = config.embedded && !config.jwt.jwksUrl ? cachedToken(() => auth.sign({ sub: DEV_USER_ID }, '30d')) : undefined;
 
     const ready = () => readiness({ database: db.ping, queue: queue.ping, events: events.ping, storage: storage.ping });
+    const masking = maskErrors(logger);
     const yoga = createYoga<Record<string, unknown>, Context>({
       schema,
       graphqlEndpoint: '/graphql',
@@ -165,7 +166,7 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
         useRequestLimits({ ...DEFAULT_LIMITS, maxCost: config.graphql.maxCost, introspection: config.graphql.introspection }),
         useTokenExpiry(),
       ],
-      maskedErrors: maskErrors(logger),
+      maskedErrors: masking,
       context: contextFactory(deps, auth),
     });
 
@@ -173,7 +174,15 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       fetch: (request) => Promise.resolve(yoga.fetch(request)),
       yoga,
       attachWebSockets: (server) =>
-        attachWebSockets(yoga, server, { auth, limiter, corsOrigins: config.corsOrigins, maxPayload: DEFAULT_LIMITS.maxBodyBytes }),
+        attachWebSockets(yoga, server, {
+          auth,
+          limiter,
+          corsOrigins: config.corsOrigins,
+          maxPayload: DEFAULT_LIMITS.maxBodyBytes,
+          maxCost: config.graphql.maxCost,
+          maskError: masking.maskError,
+          deps,
+        }),
       endSubscriptions: () => events.endSubscriptions(),
       deps,
       auth,

@@ -1,10 +1,15 @@
 import { join } from 'node:path';
 import { makeBackend, serverEnv, type Backend, type BackendName, type BenchSettings } from './backends.js';
-import { cleanEnv, freePort, startServer, type ServerProc } from './proc.js';
+import { cleanEnv, freePort, productionNodeFlags, startServer, type ServerProc } from './proc.js';
 import { log } from './util.js';
 
 export interface Options {
   smoke: boolean;
+  /**
+   * The product's server as measured: `dist/server.js` (the production build,
+   * what `npm start` runs; built first when stale) or `src/server.ts` through tsx.
+   */
+  serverScript: 'dist/server.js' | 'src/server.ts';
   name: string;
   outDir: string;
   /** Where BENCHMARKS.md goes; null: do not write it. */
@@ -66,7 +71,7 @@ export async function boot(
   name: BackendName,
   opts: { script?: string; label: string; env?: Record<string, string>; backend?: Backend; profile?: boolean } = { label: 'server' },
 ): Promise<Booted> {
-  const script = opts.script ?? 'src/server.ts';
+  const script = opts.script ?? ctx.opts.serverScript;
   const backend = opts.backend ?? (await makeBackend(name, ctx.settings));
   ctx.open.add(backend);
   const port = await freePort();
@@ -100,7 +105,7 @@ export async function boot(
   };
 }
 
-/** `VAR=value … node [--import tsx] <script>`, with secrets and temp paths generalised. */
+/** `VAR=value … node [flags] <script>`, with secrets and temp paths generalised. */
 function describe(script: string, env: Record<string, string>): string {
   const shown = Object.entries(env)
     .filter(([k]) => !['PORT', 'PUBLIC_URL', 'HOST'].includes(k))
@@ -112,5 +117,6 @@ function describe(script: string, env: Record<string, string>): string {
       return `${k}=${v}`;
     })
     .sort();
-  return `${shown.join(' ')} node ${script.endsWith('.ts') ? '--import tsx ' : ''}${script}`;
+  const flags = script.endsWith('.ts') ? ['--import', 'tsx'] : script === 'dist/server.js' ? productionNodeFlags() : [];
+  return [...shown, 'node', ...flags, script].join(' ');
 }

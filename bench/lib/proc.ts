@@ -57,6 +57,17 @@ export interface ServerProc {
   stop(graceMs?: number): Promise<number | null>;
 }
 
+/**
+ * The Node flags the product runs with in production: those of `npm start`
+ * in package.json (`exec node <flags> scripts/start.mjs`), which the README's
+ * container command repeats. The build is measured with exactly these.
+ */
+export function productionNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  return words.slice(words.indexOf('node') + 1).filter((w) => w.startsWith('--'));
+}
+
 export interface StartServerOptions {
   /** Path relative to the repo root: `src/server.ts`, `dist/server.js` or `bench/baseline.ts`. */
   script: string;
@@ -81,7 +92,7 @@ export async function startServer(opts: StartServerOptions): Promise<ServerProc>
   const fd = openSync(opts.logFile, 'a');
   const args = [
     ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
-    ...(opts.nodeArgs ?? (opts.script.endsWith('.ts') ? ['--import', 'tsx'] : [])),
+    ...(opts.nodeArgs ?? (opts.script.endsWith('.ts') ? ['--import', 'tsx'] : opts.script === 'dist/server.js' ? productionNodeFlags() : [])),
     opts.script,
   ];
   const t0 = now();

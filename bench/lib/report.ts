@@ -119,9 +119,9 @@ export function evaluateTargets(r: Results): Target[] {
       out.push({
         id: 'idle-subscriptions',
         backend: name,
-        target: '≥ 20,000 idle subscriptions in one process within 1 GB RSS',
+        target: '≥ 20,000 idle subscriptions in one process within 500 MB RSS',
         measured: `${m.subscriptions} subscriptions on ${m.connections} connections, RSS ${m.rssMB} MB (${m.perSubKB} KB each)`,
-        met: m.subscriptions >= 20_000 ? m.rssMB <= 1024 : null,
+        met: m.subscriptions >= 20_000 ? m.rssMB <= 500 : null,
       });
     }
     const wh = ok<WebhookPhaseResult>(b.webhooks);

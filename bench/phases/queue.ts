@@ -111,7 +111,7 @@ async function measure(ctx: Ctx, name: BackendName, target: 'graphql' | 'baselin
   const label = target === 'graphql' ? 'queue-product' : variant ? `queue-baseline-${variant}` : 'queue-baseline';
   const booted = await boot(ctx, name, {
     label,
-    script: target === 'graphql' ? 'src/server.ts' : 'bench/baseline.ts',
+    script: target === 'graphql' ? ctx.opts.serverScript : 'bench/baseline.ts',
     profile: true,
     env: variant ? { BASELINE_VARIANT: variant } : undefined,
   });

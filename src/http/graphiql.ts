@@ -1,4 +1,3 @@
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphiQLOptions } from 'graphql-yoga';
 
 /**
@@ -67,14 +66,18 @@ export function graphiqlOptions(devToken?: string): GraphiQLOptions {
 /**
  * The page is about 9 MB of inlined assets: it is rendered once per set of
  * options (there are one or two: with and without a dev token) and kept.
+ * The renderer itself (about 40 MB of memory once loaded) is imported on the
+ * first page asked for, so a server nobody opens GraphiQL on never holds it.
  */
-export function cachedGraphiQLRenderer(): (opts: GraphiQLOptions) => string {
+export function cachedGraphiQLRenderer(): (opts: GraphiQLOptions) => Promise<string> {
   const pages = new Map<string, string>();
-  return (opts) => {
+  let renderer: Promise<(opts: GraphiQLOptions) => string> | undefined;
+  return async (opts) => {
     const key = JSON.stringify(opts);
     let page = pages.get(key);
     if (!page) {
-      page = renderGraphiQL(opts);
+      renderer ??= import('@graphql-yoga/render-graphiql').then((m) => m.renderGraphiQL);
+      page = (await renderer)(opts);
       if (pages.size > 8) pages.clear();
       pages.set(key, page);
     }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
-import type { YogaServerOptions } from 'graphql-yoga';
+import type { MaskError } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { isGraphQLError } from './useContractCodes.js';
 
@@ -9,7 +9,7 @@ import { isGraphQLError } from './useContractCodes.js';
  * own) pass; anything else is logged with an id and replaced by a message
  * that reveals nothing but that id.
  */
-export function maskErrors(logger: Logger): NonNullable<YogaServerOptions<object, object>['maskedErrors']> {
+export function maskErrors(logger: Logger): { maskError: MaskError; errorMessage: string } {
   return {
     maskError(error: unknown, message: string) {
       const original = isGraphQLError(error) ? error.originalError : error;

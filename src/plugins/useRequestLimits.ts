@@ -79,19 +79,8 @@ export function useRequestLimits(limits: RequestLimits): Plugin {
   if (!limits.introspection) rules.push(NoSchemaIntrospectionCustomRule);
 
   const checkCost = (args: ExecutionArgs, stop: (result: { errors: GraphQLError[] }) => void) => {
-    const cost = operationCost(args.schema, args.document, args.operationName ?? undefined, args.variableValues ?? {});
-    if (cost > limits.maxCost) {
-      stop({
-        errors: [
-          limitError(
-            `This operation costs ${cost}, over the budget of ${limits.maxCost} per request: ask for fewer items (lower "first"), fewer fields or fewer aliases, or split it into several requests.`,
-            'maxCost',
-            limits.maxCost,
-            cost,
-          ),
-        ],
-      });
-    }
+    const refusal = costRefusal(args, limits.maxCost);
+    if (refusal) stop({ errors: [refusal] });
   };
 
   return {
@@ -158,6 +147,18 @@ export function useRequestLimits(limits: RequestLimits): Plugin {
       if (errors !== result.errors) setResult({ ...result, errors });
     },
   };
+}
+
+/** The error an operation over the cost budget is refused with, or null when it is within it. */
+export function costRefusal(args: ExecutionArgs, maxCost: number): GraphQLError | null {
+  const cost = operationCost(args.schema, args.document, args.operationName ?? undefined, args.variableValues ?? {});
+  if (cost <= maxCost) return null;
+  return limitError(
+    `This operation costs ${cost}, over the budget of ${maxCost} per request: ask for fewer items (lower "first"), fewer fields or fewer aliases, or split it into several requests.`,
+    'maxCost',
+    maxCost,
+    cost,
+  );
 }
 
 /**

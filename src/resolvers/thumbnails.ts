@@ -3,7 +3,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import sharp from 'sharp';
 import type { Storage } from '../storage/storage.js';
 
 /** Longest side of a server-made thumbnail, the same as the fleet's second generation makes. */
@@ -52,6 +51,14 @@ export async function makeVideoPoster(
   });
 }
 
+let sharpModule: Promise<typeof import('sharp')> | undefined;
+
+/** sharp (libvips, about 28 MB resident once loaded) is loaded by the first thumbnail, not at start-up. */
+async function loadSharp(): Promise<typeof import('sharp').default> {
+  sharpModule ??= import('sharp');
+  return (await sharpModule).default;
+}
+
 let ffmpegLookup: Promise<string | null> | undefined;
 
 /** The bundled ffmpeg binary, or null where the package has none for this platform. */
@@ -86,7 +93,7 @@ function firstFrame(ffmpeg: string, input: string): Promise<Buffer> {
 /** Encodes a picture as the 256 px WebP thumbnail of `path` and stores it beside it. */
 async function storeWebp(storage: Storage, bucket: string, path: string, picture: Uint8Array): Promise<string> {
   const target = thumbnailPathFor(path);
-  const webp = await sharp(picture, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
+  const webp = await (await loadSharp())(picture, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
     .rotate()
     .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside', withoutEnlargement: true })
     .webp({ quality: 80 })

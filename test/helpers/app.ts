@@ -220,14 +220,19 @@ export async function untilSubscribed(url: string, n: number, timeoutMs = 30_000
   }
 }
 
-export function collect<T = Record<string, any>>(client: Client, query: string, variables?: Record<string, unknown>) {
+export function collect<T = Record<string, any>>(
+  client: Client,
+  query: string,
+  variables?: Record<string, unknown>,
+  extensions?: Record<string, unknown>,
+) {
   const events: GqlResult<T>[] = [];
   let done = false;
   let error: unknown;
   const waiters: Array<() => void> = [];
   const wake = () => waiters.splice(0).forEach((w) => w());
   const unsubscribe = client.subscribe<T>(
-    { query, variables },
+    { query, variables, extensions },
     {
       next: (v) => {
         events.push(v as GqlResult<T>);
