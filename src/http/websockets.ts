@@ -40,6 +40,7 @@ export interface WebSocketOptions {
  * balancers; graphql-ws's own default (12 s) cost 6 % of a core at 10,000 sockets.
  */
 const KEEP_ALIVE_MS = 30_000;
+const KEEP_ALIVE_SLICES = 30;
 
 /**
  * What each connection keeps for the protocol's hooks: its socket and the
@@ -197,13 +198,17 @@ export function attachWebSockets<TContext extends object>(
  * every connection with 1001.
  */
 function carry(wss: WebSocketServer, protocol: ProtocolServer<Extra>, logger: Logger, keepAliveMs: number): () => Promise<void> {
-  const sockets = new Set<WebSocket>();
+  // The sockets in KEEP_ALIVE_SLICES groups, one group pinged per tick: 20,000
+  // sockets pinged at once would hold the event loop for a few hundred ms.
+  const slices = Array.from({ length: KEEP_ALIVE_SLICES }, () => new Set<WebSocket>());
+  let joined = 0;
+  let tick = 0;
   const answered = new WeakSet<WebSocket>();
   function onPong(this: WebSocket) {
     answered.add(this);
   }
   const keepAlive = setInterval(() => {
-    for (const socket of sockets) {
+    for (const socket of slices[tick++ % KEEP_ALIVE_SLICES]!) {
       if (!answered.has(socket)) {
         socket.terminate();
         continue;
@@ -211,7 +216,7 @@ function carry(wss: WebSocketServer, protocol: ProtocolServer<Extra>, logger: Lo
       answered.delete(socket);
       socket.ping();
     }
-  }, keepAliveMs);
+  }, keepAliveMs / KEEP_ALIVE_SLICES);
   keepAlive.unref();
 
   const internalError = (socket: WebSocket, err: unknown, what: string) => {
@@ -219,7 +224,8 @@ function carry(wss: WebSocketServer, protocol: ProtocolServer<Extra>, logger: Lo
     socket.close(CloseCode.InternalServerError, 'Internal server error');
   };
   wss.on('connection', (socket, request) => {
-    sockets.add(socket);
+    const slice = slices[joined++ % KEEP_ALIVE_SLICES]!;
+    slice.add(socket);
     answered.add(socket);
     socket.on('pong', onPong);
     socket.once('error', (err) => internalError(socket, err, 'a websocket failed'));
@@ -241,7 +247,7 @@ function carry(wss: WebSocketServer, protocol: ProtocolServer<Extra>, logger: Lo
       { socket, remoteAddress: request.socket.remoteAddress },
     );
     socket.once('close', (code, reason) => {
-      sockets.delete(socket);
+      slice.delete(socket);
       void closed(code, String(reason));
     });
   });
