@@ -115,10 +115,12 @@ const INSERT_STATEMENT = `with req as (
   )
   select * from job`;
 
-// The queue length each caller is told: its queue's untaken waiting jobs (fairOrder's waitingCount), counted
-// inside the transaction, so after this group's jobs and with no extra round trip.
-const COUNT_STATEMENT = `select queue, count(*)::int as n from jobs
-  where queue in (select jsonb_array_elements_text(($1::text)::jsonb)) and status = 'queued' and picked_at is null
+// The queue length each caller is told: its queue's untaken waiting jobs (fairOrder's waitingCount), read
+// inside the transaction, so after this group's jobs and with no extra round trip. It sums the queue's
+// per-user lines (kept by the jobs trigger in this same transaction) rather than counting its waiting jobs:
+// one row per waiting user instead of one per waiting job.
+const COUNT_STATEMENT = `select queue, sum(waiting)::int as n from queue_lines
+  where queue in (select jsonb_array_elements_text(($1::text)::jsonb))
   group by queue`;
 
 /** The statements one group sends (exported for the benchmark, which runs them with pgbench). */
