@@ -139,6 +139,9 @@ export async function createApp(config: Config, opts: CreateAppOptions = {}): Pr
       // request URL never ends in a space, so this disables yoga's.
       healthCheckEndpoint: ' ',
       landingPage: false,
+      // useRequestLimits reads at most 1 MiB of a body before any parser sees it; yoga's own
+      // 25 MB limit would stream every body through a second, size-counting pipe.
+      maxRequestBodySize: false,
       cors: corsOptions(config.corsOrigins),
       graphiql: async () => graphiqlOptions(await devToken?.()),
       renderGraphiQL: cachedGraphiQLRenderer(),
