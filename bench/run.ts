@@ -292,7 +292,8 @@ async function main(): Promise<number> {
     const previous = existsSync(opts.markdown) ? readFileSync(opts.markdown, 'utf8') : '';
     const kept = /<!-- abuse:start -->[\s\S]*?<!-- abuse:end -->/.exec(previous)?.[0];
     const text = markdown(results, opts.markdown, relative(ROOT, jsonPath));
-    writeFileSync(opts.markdown, kept ? `${text.trimEnd()}\n\n${kept}\n` : text);
+    // (It is kept already when it sits in the hand-written part below the analysis marker.)
+    writeFileSync(opts.markdown, kept && !text.includes(kept) ? `${text.trimEnd()}\n\n${kept}\n` : text);
     process.stdout.write(`summary: ${opts.markdown}\n`);
   }
   if (results.errors.length) process.stdout.write(`server logs kept in ${runDir}\n`);

@@ -66,16 +66,17 @@ describe('PostgreSQL crashes and restarts under load', () => {
     // A request the server never answers must not hang the load loops (and the test) forever:
     // each step gets a deadline, and whether every connection still works is checked below.
     let overdue = 0;
-    const step = (work: Promise<unknown>) =>
+    let what = new Map<number, string>();
+    const step = (work: Promise<unknown>, n = -1) =>
       Promise.race([work, new Promise((_, reject) => setTimeout(() => reject(new Error('overdue')), 30_000).unref())]).catch((err: unknown) => {
-        if ((err as Error).message === 'overdue') overdue++;
+        if ((err as Error).message === 'overdue') { overdue++; console.log('OVERDUE', n, what.get(n)); }
         throw err;
       });
     // Small statements on every connection of the pool, all the time: queueJob, pops, callbacks, reads.
     const load = async (n: number) => {
       while (!stop) {
         try {
-          await step(loadStep(n));
+          await step(loadStep(n), n);
         } catch {
           // requests fail while the database is down; that is expected
         }
@@ -83,15 +84,19 @@ describe('PostgreSQL crashes and restarts under load', () => {
     };
     const loadStep = async (n: number) => {
       if (n % 2 === 0) {
+        what.set(n, 'queueJob');
         const res = await gql(url, token, `mutation { queueJob(input: { jobType: sdxl_image_fast, prompt: "restart ${n}" }) { job { id } } }`);
         if (res.data) served++;
         return;
       }
+      what.set(n, 'pop');
       const job = await worker.pop('sdxl_queue');
       if (job) {
         served++;
+        what.set(n, 'callback');
         await worker.callback({ job_id: job.id, status: 'failed', error_message: 'not today' });
       } else {
+        what.set(n, 'read');
         await gql(url, token, `{ me { credits } queues { name waiting } }`);
       }
     };
