@@ -6,9 +6,9 @@
  *
  * Signals: npm runs scripts through `sh -c`, and passes a SIGTERM it gets on
  * to its child only; sh would die and leave the server running. So the
- * script is `exec node scripts/start.mjs` (sh becomes this process), and the
+ * script is `exec node <flags> scripts/start.mjs` (sh becomes this process), and the
  * server runs in this process (an import, not a child): npm's SIGTERM lands
- * on the server itself. Containers should run `node dist/server.js` directly
+ * on the server itself. Containers should run `node --max-semi-space-size=8 dist/server.js` directly
  * (see the README).
  */
 import { enableCompileCache } from 'node:module';
