@@ -15,8 +15,11 @@ import { spawnServer, waitReady, type ServerProcess } from '../helpers/server-pr
  * connection.js when a connection's socket closed with a small write
  * buffered (porsager/postgres#1066, #1154, #1208), taking the whole process
  * down; and the same teardown left the connection unable to flush again
- * (queries on it hung). The driver is patched (patches/, applied by
- * patch-package on install). This test crashes a private PostgreSQL many
+ * (queries on it hung). And a transaction whose connection was lost still
+ * sent its ROLLBACK on that connection, by then reconnecting for another
+ * caller, whose query then never got an answer (a queueJob or an /rpop left
+ * waiting in about one run in four). The driver is patched (patches/, applied
+ * by patch-package on install). This test crashes a private PostgreSQL many
  * times while the server is under load, and requires the server to live
  * through every restart and to serve every pooled connection afterwards.
  */
