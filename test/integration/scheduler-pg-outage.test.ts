@@ -162,7 +162,10 @@ describe('PostgreSQL goes away while workers pop', () => {
         expect(attempts[i]!.taken_at.getTime(), JSON.stringify({ job, attempts })).toBeGreaterThanOrEqual(before.ended_at!.getTime());
       }
     }
-    // Each hand-out the fleet saw is one recorded attempt.
-    expect(handed.length).toBe(new Set(handed).size);
+    // Each hand-out the fleet saw is one recorded attempt. A failure names the payloads seen twice, how
+    // each was taken and when, and their attempts.
+    const twice = new Set(handed.filter((id, i) => handed.indexOf(id) !== i));
+    const story = { seen: seen.filter((line) => [...twice].some((id) => line.includes(id))), attempts: attemptRows.filter((a) => twice.has((a as { id: string }).id)) };
+    expect(handed.length, JSON.stringify(story)).toBe(new Set(handed).size);
   }, 150_000);
 });
