@@ -12,7 +12,7 @@ import { rateKeyOf } from '../plugins/useRateLimit.js';
 import { costRefusal } from '../plugins/useRequestLimits.js';
 import type { Deps } from '../resolvers/deps.js';
 import type { Context } from '../schema/context.js';
-import { tokenExpiredError } from '../plugins/useTokenExpiry.js';
+import { atTime, tokenExpiredError } from '../plugins/useTokenExpiry.js';
 import { originAllowed } from './cors.js';
 
 /** What the websocket door enforces besides yoga's plugins. */
@@ -89,7 +89,6 @@ export function attachWebSockets<TContext extends object>(
   });
   /** The principal of each connection whose connectionParams carried a valid token. */
   const principals = new WeakMap<object, Principal>();
-  const expiries = expirySchedule();
   const protocol = makeServer<Record<string, unknown>, Extra>(
     {
       // A connection lives on past its token's expiry unless ended: at that
@@ -101,7 +100,7 @@ export function attachWebSockets<TContext extends object>(
         const expiresAt = principal?.expiresAt;
         if (expiresAt === undefined) return true;
         const socket = ctx.extra.socket;
-        const cancel = expiries.at(expiresAt, () => {
+        const cancel = atTime(expiresAt, () => {
           const payload = [tokenExpiredError(expiresAt).toJSON()];
           for (const id of Object.keys(ctx.subscriptions)) socket.send(JSON.stringify({ id, type: 'error', payload }));
           socket.close(4401, 'Unauthorized: the token expired');
@@ -187,47 +186,7 @@ export function attachWebSockets<TContext extends object>(
       },
     },
   );
-  const close = carry(wss, protocol, opts.deps.logger, opts.keepAliveMs ?? KEEP_ALIVE_MS);
-  return async () => {
-    expiries.close();
-    await close();
-  };
-}
-
-/**
- * Runs each connection's token expiry from one timer for all of them, ticking
- * once a second (a token's `exp` is in whole seconds): a connection keeps a
- * callback in its second's set, not a timer of its own.
- */
-function expirySchedule() {
-  const due = new Map<number, Set<() => void>>();
-  let done = Math.floor(Date.now() / 1000);
-  const timer = setInterval(() => {
-    const now = Math.floor(Date.now() / 1000);
-    while (done < now) {
-      const fns = due.get(++done);
-      due.delete(done);
-      for (const fn of fns ?? []) fn();
-    }
-  }, 1000);
-  timer.unref();
-  return {
-    /** Calls `fn` once `at` (ms since the epoch) has passed; returns a canceller. */
-    at(at: number, fn: () => void): () => void {
-      const second = Math.max(Math.ceil(at / 1000), done + 1);
-      let fns = due.get(second);
-      if (!fns) due.set(second, (fns = new Set()));
-      fns.add(fn);
-      return () => {
-        fns.delete(fn);
-        if (fns.size === 0 && due.get(second) === fns) due.delete(second);
-      };
-    },
-    close() {
-      clearInterval(timer);
-      due.clear();
-    },
-  };
+  return carry(wss, protocol, opts.deps.logger, opts.keepAliveMs ?? KEEP_ALIVE_MS);
 }
 
 /**

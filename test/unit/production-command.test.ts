@@ -1,15 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { productionNodeFlags } from '../../bench/lib/proc.js';
 
 /**
  * `npm start` and the README's container command run the build with the same
- * Node flags (the benchmark measures the build with those of `npm start`).
+ * Node flags; the benchmark measures the build with those of `npm start`.
  */
 describe('the production command', () => {
   it("the README's container command carries the Node flags of npm start", () => {
-    const start = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start;
-    const words = start.split(/\s+/);
-    const flags = words.slice(words.indexOf('node') + 1).filter((w) => w.startsWith('--'));
+    const flags = productionNodeFlags();
     expect(flags.length).toBeGreaterThan(0);
     const readme = readFileSync('README.md', 'utf8');
     expect(readme).toContain(`node ${flags.join(' ')} dist/server.js`);

@@ -25,8 +25,10 @@ const SDL = /* GraphQL */ `
   type Subscription { events: Event, failsAtStart: Event }
 `;
 
-// Stands in for the domain: this schema's resolvers read only the principal.
-const deps = {} as Deps;
+// Stands in for the domain: this schema's resolvers read only the principal, and the adapter only the logger.
+const logged: string[] = [];
+const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(line) });
+const deps = { logger } as unknown as Deps;
 const secretInError = 'postgres://admin:hunter2@db.internal/genjob';
 
 function resolvers() {
@@ -53,7 +55,6 @@ describe('websocket adapter', () => {
   let wsUrl: string;
   let limiter: RateLimiter;
   const auth = createAuth({ secret: TEST_JWT_SECRET });
-  const logged: string[] = [];
 
   beforeAll(async () => {
     const schema = buildSchema(SDL);
@@ -64,7 +65,6 @@ describe('websocket adapter', () => {
       if (source.fail) throw new Error(`lost ${secretInError}`);
       return 'fine';
     };
-    const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(line) });
     const masking = maskErrors(logger);
     const yoga = createYoga<Record<string, unknown>, Context>({ schema, maskedErrors: masking, context: contextFactory(deps, auth), logging: false });
     limiter = await createRateLimiter({ perMinute: 1000, logger });
@@ -76,7 +76,7 @@ describe('websocket adapter', () => {
       maxPayload: 1 << 20,
       maxCost: 5000,
       maskError: masking.maskError,
-      deps: { logger } as Deps,
+      deps,
       keepAliveMs: 150,
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
